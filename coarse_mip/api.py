@@ -1,0 +1,150 @@
+"""The public entry points: :func:`solve` and :func:`profit_curve`."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .engine import EngineResult
+from .exact import exact_engine
+from .heuristics.enumerate import enumerate_menus
+from .heuristics.greedy import greedy_menu
+from .problem import Problem, check_K
+from .solution import Solution, certify
+
+__all__ = ["solve", "profit_curve", "METHODS"]
+
+logger = logging.getLogger("coarse_mip")
+
+
+def _enumerate_engine(problem: Problem, K: int, *, max_work: int | None = None, **_) -> EngineResult:
+    kwargs = {} if max_work is None else {"max_work": max_work}
+    menu, value = enumerate_menus(problem.profits, problem.weights, K, **kwargs)
+    # Exhaustive search proves optimality: its best value is the bound.
+    return EngineResult(menu, value, {"menus": _n_menus(problem.m, K)})
+
+
+def _greedy_engine(problem: Problem, K: int, **_) -> EngineResult:
+    menu = greedy_menu(problem.profits, problem.weights, K)
+    return EngineResult(menu, problem.full_value(), {"bound_source": "full personalization"})
+
+
+def _n_menus(m: int, K: int) -> int:
+    from math import comb
+    return comb(m, min(m, K))
+
+
+#: method name -> engine(problem, K, *, time_limit, mip_gap, seed, **options) -> EngineResult
+METHODS: dict[str, Callable[..., EngineResult]] = {
+    "exact": exact_engine,
+    "enumerate": _enumerate_engine,
+    "greedy": _greedy_engine,
+}
+
+
+def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float | None = None,
+          mip_gap: float = 0.0, seed: int = 0, **options) -> Solution:
+    """Choose at most ``K`` treatments and assign every individual to one of them.
+
+    .. math::
+
+        \\max_{S \\subseteq \\{1..m\\},\\, |S| \\le K} \\; \\sum_i w_i \\max_{t \\in S} P_{it}
+
+    Parameters
+    ----------
+    profits : array-like of shape (n, m) or DataFrame
+        Profit of each individual under each candidate treatment (higher is better).
+        DataFrame column names become the treatment labels.
+    K : int
+        Largest number of distinct treatments offered (K >= m is full personalization).
+    method : {"exact", "enumerate", "greedy"}, default="exact"
+        Engine. "exact" proves optimality with a Pyomo model solved by HiGHS; "enumerate"
+        scores every menu (small instances); "greedy" is fast with a loose bound.
+    weights : array-like of shape (n,), default=None
+        Non-negative weights of individuals (default 1).
+    time_limit : float, default=None
+        Wall-clock seconds; on expiry the best solution and its proven bound are returned
+        with status "feasible" (never an exception).
+    mip_gap : float, default=0.0
+        Relative gap at which a solution counts as optimal.
+    seed : int, default=0
+        Seed of every randomized step (HiGHS' ``random_seed`` included).
+    **options
+        Engine options, e.g. ``formulation="strong"``, ``threads=1``, ``verbose=True`` for exact.
+
+    Returns
+    -------
+    Solution
+        Treatments, labels, assignment, objective, bound, gap, status, method, runtime, stats.
+
+    Raises
+    ------
+    ValueError
+        Invalid profits, weights, K, method, option or limits.
+
+    Examples
+    --------
+    >>> import coarse_mip as cm
+    >>> sol = cm.solve([[3, 0, 1], [0, 2, 1], [0, 0, 2]], K=2, method="enumerate")
+    >>> sol.treatments, sol.objective, sol.status
+    ((0, 1), 5.0, 'optimal')
+    """
+    t0 = time.perf_counter()
+    problem = Problem.from_data(profits, weights)
+    K = check_K(K)
+    engine = METHODS.get(method)
+    if engine is None:
+        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if not (0.0 <= mip_gap < 1.0):
+        raise ValueError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
+    _check_options(engine, method, options)
+    result = engine(problem, K, time_limit=time_limit, mip_gap=mip_gap, seed=seed, **options)
+    sol = certify(problem, K, result.menu, result.bound, method=method,
+                  runtime_s=time.perf_counter() - t0, mip_gap=mip_gap, stats=result.stats)
+    logger.info("%s K=%d: %s objective=%.10g bound=%.10g gap=%.2e in %.2fs", method, K,
+                sol.status, sol.objective, sol.bound, sol.gap, sol.runtime_s)
+    return sol
+
+
+def _check_options(engine, method: str, options: dict) -> None:
+    params = inspect.signature(engine).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        allowed = {k for k, p in params.items() if p.kind is p.KEYWORD_ONLY}
+        allowed -= {"time_limit", "mip_gap", "seed"}
+    else:
+        allowed = set(params) - {"problem", "K", "time_limit", "mip_gap", "seed"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"method {method!r} does not take option(s) {unknown}; "
+                         f"it takes {sorted(allowed) or 'none'}")
+
+
+def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=None,
+                 **kwargs) -> pd.DataFrame:
+    """Solve for each K and tabulate how much of full personalization each K recovers.
+
+    Returns a DataFrame with one row per K: ``K, objective, bound, gap, status,
+    n_treatments, labels, share`` (objective / full-personalization value),
+    ``bound_share`` and ``seconds``. ``kwargs`` go to :func:`solve`.
+    """
+    problem = Problem.from_data(profits, weights)
+    full = problem.full_value()
+    rows = []
+    for K in Ks:
+        sol = solve(problem, K, method, **kwargs)
+        rows.append({"K": int(K), "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
+                     "status": sol.status, "n_treatments": len(sol.treatments),
+                     "labels": list(sol.labels),
+                     "share": sol.objective / full if full > 0 else np.nan,
+                     "bound_share": sol.bound / full if full > 0 else np.nan,
+                     "seconds": sol.runtime_s})
+    df = pd.DataFrame(rows)
+    df.attrs["full_personalization"] = full
+    return df
