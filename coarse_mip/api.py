@@ -92,7 +92,7 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
     >>> import coarse_mip as cm
     >>> sol = cm.solve([[3, 0, 1], [0, 2, 1], [0, 0, 2]], K=2, method="enumerate")
     >>> sol.treatments, sol.objective, sol.status
-    ((0, 1), 5.0, 'optimal')
+    ((0, 2), 6.0, 'optimal')
     """
     t0 = time.perf_counter()
     problem = Problem.from_data(profits, weights)

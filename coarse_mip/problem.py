@@ -59,8 +59,11 @@ class Problem:
             profits, labels = profits.profits, profits.labels
         elif isinstance(profits, pd.DataFrame):
             labels = tuple(profits.columns)
-            bad = [c for c in profits.columns if not pd.api.types.is_numeric_dtype(profits[c])
-                   or pd.api.types.is_bool_dtype(profits[c])]
+            if not profits.columns.is_unique:
+                dup = profits.columns[profits.columns.duplicated()].unique().tolist()
+                raise ValueError(f"profits: treatment labels (column names) must be unique; repeated: {dup!r}")
+            bad = [c for c, dtype in profits.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)
+                   or pd.api.types.is_bool_dtype(dtype)]
             if bad:
                 raise ValueError(f"profits: column(s) {bad!r} are not numeric")
             profits = profits.to_numpy(dtype=np.float64)

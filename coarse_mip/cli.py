@@ -1,0 +1,184 @@
+"""The ``coarse-mip`` command: solve, curve and demo.
+
+User errors (bad files, bad data, bad options) print one line ``coarse-mip: error: ...`` on
+stderr and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .api import METHODS, profit_curve, solve
+from .problem import Problem
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported in one line, exit status 2."""
+
+
+def read_profits(path: str, weight_column: str | None = None,
+                 id_column: str | None = None) -> tuple[pd.DataFrame, pd.Series | None, pd.Index]:
+    """Read a CSV or Parquet file whose columns are treatments.
+
+    Returns (profits DataFrame, weights or None, row ids). Every remaining column must be
+    numeric: nothing is dropped silently.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"no such file: {path}")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(p)
+        elif suffix in (".csv", ".txt", ".gz"):
+            df = pd.read_csv(p)
+        else:
+            raise UserError(f"{path}: unknown file type {suffix!r} (use .csv or .parquet)")
+    except ImportError as exc:
+        raise UserError(f"reading {path} needs an optional package: {exc}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    weights = None
+    for col, what in ((weight_column, "weight"), (id_column, "id")):
+        if col is not None and col not in df.columns:
+            raise UserError(f"{what} column {col!r} not in {path} (columns: {list(df.columns)})")
+    ids = df.index
+    if id_column is not None:
+        ids = pd.Index(df.pop(id_column), name=id_column)
+    if weight_column is not None:
+        weights = df.pop(weight_column)
+    df.columns = [str(c) for c in df.columns]
+    return df, weights, ids
+
+
+def _write_table(df: pd.DataFrame, path: str) -> None:
+    if path.lower().endswith(".parquet"):
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+
+
+def _cmd_solve(args) -> int:
+    profits, weights, ids = read_profits(args.profits, args.weights, args.id_column)
+    options = {} if args.formulation is None else {"formulation": args.formulation}
+    sol = solve(profits, args.K, args.method, weights=weights, time_limit=args.time_limit,
+                mip_gap=args.mip_gap, seed=args.seed, **options)
+    print(f"status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}  "
+          f"gap {sol.gap:.3g}  {sol.runtime_s:.2f}s")
+    counts = np.bincount(sol.assignment, minlength=profits.shape[1])
+    for t, label in zip(sol.treatments, sol.labels):
+        print(f"  {label}: {counts[t]} individuals")
+    if args.json:
+        report = sol.to_dict()
+        report.update(n=int(profits.shape[0]), m=int(profits.shape[1]), K=int(args.K))
+        Path(args.json).write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")
+    if args.assignments:
+        P = profits.to_numpy(dtype=float)
+        out = pd.DataFrame({ids.name or "row": ids,
+                            "treatment": [profits.columns[t] for t in sol.assignment],
+                            "profit": P[np.arange(len(P)), sol.assignment]})
+        _write_table(out, args.assignments)
+    return 0
+
+
+def _cmd_curve(args) -> int:
+    profits, weights, _ = read_profits(args.profits, args.weights, args.id_column)
+    Ks = range(1, args.K_max + 1)
+    table = profit_curve(profits, Ks, args.method, weights=weights, time_limit=args.time_limit,
+                         mip_gap=args.mip_gap, seed=args.seed)
+    print(_format_curve(table))
+    if args.out:
+        _write_table(table.assign(labels=table["labels"].map(json.dumps)), args.out)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .datasets import discount_grid, synthetic_profits
+
+    t0 = time.perf_counter()
+    P = synthetic_profits(args.n, args.m, "smooth", seed=args.seed)
+    labels = [f"{100 * d:.1f}%" for d in discount_grid(args.m)]
+    profits = pd.DataFrame(P, columns=labels)
+    problem = Problem.from_data(profits)
+    print(f"Synthetic CATE-like profits: n = {args.n} customers x m = {args.m} discounts "
+          f"(0-30%), seed {args.seed}; full personalization = {problem.full_value():,.2f}")
+    table = profit_curve(problem, range(1, args.K_max + 1), "exact", time_limit=args.time_limit)
+    print(_format_curve(table))
+    print(f"total {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def _format_curve(table: pd.DataFrame) -> str:
+    show = table[["K", "objective", "bound", "gap", "share", "status", "seconds", "labels"]].copy()
+    show["share"] = (100 * show["share"]).map(lambda v: f"{v:.3f}%")
+    show["gap"] = show["gap"].map(lambda v: f"{v:.1e}")
+    show["seconds"] = show["seconds"].map(lambda v: f"{v:.2f}")
+    show["labels"] = show["labels"].map(lambda v: " ".join(map(str, v)))
+    return show.to_string(index=False, float_format=lambda v: f"{v:,.2f}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="coarse-mip", description=__doc__.splitlines()[0])
+    ap.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def common(p, k_name):
+        p.add_argument("profits", help="CSV or Parquet file: one column per treatment, one row per individual")
+        if k_name == "K":
+            p.add_argument("-K", type=int, required=True, help="number of treatments to offer")
+        else:
+            p.add_argument("--K-max", type=int, default=10, help="largest K (default 10)")
+        p.add_argument("--method", default="exact", choices=sorted(METHODS))
+        p.add_argument("--time-limit", type=float, default=None, help="seconds per solve")
+        p.add_argument("--mip-gap", type=float, default=0.0, help="relative gap accepted as optimal")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--weights", metavar="COLUMN", help="column holding individual weights")
+        p.add_argument("--id-column", metavar="COLUMN", help="column holding individual ids")
+
+    s = sub.add_parser("solve", help="choose K treatments and assign every individual")
+    common(s, "K")
+    s.add_argument("--formulation", choices=["auto", "radius", "strong"], default=None)
+    s.add_argument("--json", metavar="REPORT.json", help="write the Solution as JSON")
+    s.add_argument("--assignments", metavar="OUT.csv", help="write each individual's treatment")
+    s.set_defaults(func=_cmd_solve)
+
+    c = sub.add_parser("curve", help="objective, bound and share of full personalization for K = 1..K-max")
+    common(c, "K_max")
+    c.add_argument("--out", metavar="CURVE.csv", help="write the table")
+    c.set_defaults(func=_cmd_curve)
+
+    d = sub.add_parser("demo", help="solve a synthetic CATE-like instance for K = 1..8")
+    d.add_argument("--n", type=int, default=20_000)
+    d.add_argument("--m", type=int, default=21)
+    d.add_argument("--K-max", type=int, default=8)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--time-limit", type=float, default=60.0)
+    d.set_defaults(func=_cmd_demo)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except (UserError, ValueError) as exc:
+        print(f"coarse-mip: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

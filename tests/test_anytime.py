@@ -1,0 +1,42 @@
+"""Time-limited runs return the best solution with a valid bound; they never raise."""
+
+import numpy as np
+import pytest
+
+import coarse_mip as cm
+import coarse_mip.exact as exact
+from coarse_mip.datasets import synthetic_profits
+from coarse_mip.exact.highs import HighsRun
+
+
+def test_time_limit_returns_incumbent_and_valid_bound():
+    P = synthetic_profits(150, 18, "uniform", seed=5)
+    truth = cm.solve(P, 5, "enumerate")
+    sol = cm.solve(P, 5, "exact", formulation="strong", time_limit=0.05)
+    sol.check(P, 5)
+    assert sol.status in ("feasible", "optimal")
+    assert sol.objective <= truth.objective + 1e-9
+    assert sol.bound >= truth.objective - 1e-9
+    if sol.status == "feasible":
+        assert sol.gap > 0 and sol.stats["termination"] == "time_limit"
+
+
+def test_no_highs_incumbent_falls_back_to_greedy(monkeypatch):
+    def no_solution(model, read, **kw):
+        return HighsRun("time_limit", "Time limit reached", None, 1e9, None, {"termination": "time_limit"})
+
+    monkeypatch.setattr(exact, "run_highs", no_solution)
+    P = synthetic_profits(100, 10, "noisy", seed=1)
+    sol = cm.solve(P, 3, "exact", time_limit=1)
+    greedy = cm.solve(P, 3, "greedy")
+    assert sol.objective == pytest.approx(greedy.objective)
+    assert sol.status == "feasible" and sol.stats["incumbent"] == "greedy"
+    # The bound falls back to full personalization, never below the objective.
+    assert sol.bound == pytest.approx(cm.Problem.from_data(P).full_value())
+
+
+def test_mip_gap_is_recorded_and_respected():
+    P = synthetic_profits(300, 12, "noisy", seed=4)
+    sol = cm.solve(P, 4, "exact", mip_gap=0.05)
+    assert sol.stats["mip_gap"] == 0.05 and sol.stats["highs_options"]["mip_rel_gap"] == 0.05
+    assert sol.status == "optimal" and sol.gap <= 0.05 + 1e-9

@@ -1,0 +1,65 @@
+"""Every engine against exhaustive enumeration on many small seeded instances."""
+
+import numpy as np
+import pytest
+
+import coarse_mip as cm
+from coarse_mip.datasets import FAMILIES
+
+from .conftest import random_instance
+
+SEEDS = range(45)          # 45 seeds x 5 families = 225 instances per engine variant
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_exact_matches_enumeration(family):
+    for seed in SEEDS:
+        P, K, w = random_instance(seed, family)
+        truth = cm.solve(P, K, "enumerate", weights=w)
+        assert truth.status == "optimal"
+        for formulation in ("radius", "strong"):
+            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation)
+            sol.check(P, K, w)
+            assert sol.status == "optimal", (seed, formulation)
+            assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9), (seed, formulation)
+            assert sol.bound == pytest.approx(truth.objective, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_formulations_without_reductions(family):
+    # The formulations alone (no row merging, no dominance) must also be exact.
+    for seed in SEEDS[::3]:
+        P, K, w = random_instance(seed, family)
+        truth = cm.solve(P, K, "enumerate", weights=w)
+        for formulation in ("radius", "strong"):
+            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation, reduce=False)
+            assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9), (seed, formulation)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_never_beats_optimum_and_bound_is_valid(family):
+    for seed in SEEDS:
+        P, K, w = random_instance(seed, family)
+        truth = cm.solve(P, K, "enumerate", weights=w)
+        sol = cm.solve(P, K, "greedy", weights=w)
+        sol.check(P, K, w)
+        assert sol.objective <= truth.objective + 1e-9
+        assert sol.bound >= truth.objective - 1e-9
+        assert (sol.status == "optimal") == (sol.gap <= 1e-9)
+
+
+def test_k_at_least_m_is_full_personalization():
+    P = np.array([[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]])
+    for method in ("exact", "enumerate", "greedy"):
+        sol = cm.solve(P, 5, method)
+        assert sol.objective == 9.0 and sol.status == "optimal" and sol.treatments == (0, 1)
+
+
+def test_medium_instance_formulations_agree():
+    from coarse_mip.datasets import synthetic_profits
+
+    P = synthetic_profits(400, 15, "noisy", seed=3)
+    a = cm.solve(P, 4, "exact", formulation="radius")
+    b = cm.solve(P, 4, "exact", formulation="strong")
+    assert a.status == b.status == "optimal"
+    assert a.objective == pytest.approx(b.objective, rel=1e-9)

@@ -1,0 +1,39 @@
+import numpy as np
+
+from coarse_mip.problem import Problem
+from coarse_mip.reductions import dominated_columns, reduce_problem
+
+
+def brute_dominated(P):
+    m = P.shape[1]
+    out = np.zeros(m, dtype=bool)
+    for t in range(m):
+        for u in range(m):
+            if u != t and (P[:, t] <= P[:, u]).all() and (u < t or (P[:, t] < P[:, u]).any()):
+                out[t] = True
+    return out
+
+
+def test_dominance_matches_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, m = rng.integers(1, 12), rng.integers(1, 7)
+        P = rng.integers(0, 3, size=(n, m)).astype(float)
+        assert (dominated_columns(P) == brute_dominated(P)).all()
+
+
+def test_dominance_screen_then_confirm_on_all_rows():
+    # Column 1 dominates column 0 on the first 600 rows (the screen), not on the last.
+    P = np.zeros((601, 2))
+    P[:, 1] = 1.0
+    P[-1] = [2.0, 0.0]
+    assert not dominated_columns(P).any()
+
+
+def test_reduce_merges_rows_and_drops_zero_weights():
+    P = np.array([[1.0, 2.0], [1.0, 2.0], [3.0, 0.0], [5.0, 5.0]])
+    w = np.array([1.0, 2.0, 0.0, 1.5])
+    red = reduce_problem(Problem.from_data(P, w))
+    # Row 2 (weight 0) is dropped, so column 0 is dominated by column 1.
+    assert red.columns.tolist() == [1]
+    assert sorted(red.weights.tolist()) == [1.5, 3.0]
