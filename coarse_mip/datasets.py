@@ -64,10 +64,16 @@ def synthetic_profits(n: int, m: int, family: str = "smooth", *, seed=0, noise: 
     knots = np.linspace(0.0, d[-1], max(2, arms))
     eps = rng.normal(0.0, noise, size=(n, knots.size)) * scale
     eps[:, 0] = 0.0                                        # control is measured as the baseline
-    P += np.stack([np.interp(d, knots, row) for row in eps]) if n else 0.0
+    P += eps @ _interp_matrix(knots, d)
     if family == "noisy":
         P += rng.normal(0.0, noise, size=(n, m)) * scale
     return P
+
+
+def _interp_matrix(knots: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Matrix (len(knots), len(x)) whose product with knot values interpolates linearly at x."""
+    eye = np.eye(knots.size)
+    return np.stack([np.interp(x, knots, e) for e in eye])
 
 
 def read_orlib_pmed(path) -> tuple[np.ndarray, int]:
