@@ -12,8 +12,7 @@ import pandas as pd
 
 from .engine import EngineResult
 from .exact import exact_engine
-from .heuristics.enumerate import enumerate_menus
-from .heuristics.greedy import greedy_menu
+from .heuristics.engines import enumerate_engine, greedy_engine, heuristic_engine, lloyd_engine
 from .problem import Problem, check_K
 from .solution import Solution, certify
 
@@ -22,28 +21,13 @@ __all__ = ["solve", "profit_curve", "METHODS"]
 logger = logging.getLogger("coarse_mip")
 
 
-def _enumerate_engine(problem: Problem, K: int, *, max_work: int | None = None, **_) -> EngineResult:
-    kwargs = {} if max_work is None else {"max_work": max_work}
-    menu, value = enumerate_menus(problem.profits, problem.weights, K, **kwargs)
-    # Exhaustive search proves optimality: its best value is the bound.
-    return EngineResult(menu, value, {"menus": _n_menus(problem.m, K)})
-
-
-def _greedy_engine(problem: Problem, K: int, **_) -> EngineResult:
-    menu = greedy_menu(problem.profits, problem.weights, K)
-    return EngineResult(menu, problem.full_value(), {"bound_source": "full personalization"})
-
-
-def _n_menus(m: int, K: int) -> int:
-    from math import comb
-    return comb(m, min(m, K))
-
-
 #: method name -> engine(problem, K, *, time_limit, mip_gap, seed, **options) -> EngineResult
 METHODS: dict[str, Callable[..., EngineResult]] = {
     "exact": exact_engine,
-    "enumerate": _enumerate_engine,
-    "greedy": _greedy_engine,
+    "heuristic": heuristic_engine,
+    "lloyd": lloyd_engine,
+    "greedy": greedy_engine,
+    "enumerate": enumerate_engine,
 }
 
 
@@ -62,9 +46,11 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
         DataFrame column names become the treatment labels.
     K : int
         Largest number of distinct treatments offered (K >= m is full personalization).
-    method : {"exact", "enumerate", "greedy"}, default="exact"
-        Engine. "exact" proves optimality with a Pyomo model solved by HiGHS; "enumerate"
-        scores every menu (small instances); "greedy" is fast with a loose bound.
+    method : {"exact", "heuristic", "lloyd", "greedy", "enumerate"}, default="exact"
+        Engine. "exact" proves optimality with a Pyomo model solved by HiGHS; "heuristic"
+        (greedy + swap local search + VNS shakes) and "lloyd" (the paper's alternating
+        algorithm) carry the LP bound; "greedy" is fast with a loose bound; "enumerate"
+        scores every menu (small instances).
     weights : array-like of shape (n,), default=None
         Non-negative weights of individuals (default 1).
     time_limit : float, default=None
@@ -75,7 +61,9 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
     seed : int, default=0
         Seed of every randomized step (HiGHS' ``random_seed`` included).
     **options
-        Engine options, e.g. ``formulation="strong"``, ``threads=1``, ``verbose=True`` for exact.
+        Engine options: exact takes ``formulation``, ``threads``, ``verbose``, ``reduce``;
+        heuristic takes ``shakes``, ``bound`` ("lp" | "none"); lloyd takes ``restarts``,
+        ``max_iter``, ``bound``; enumerate takes ``max_work``.
 
     Returns
     -------

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from ..engine import EngineResult
-from ..heuristics.greedy import greedy_menu
+from ..heuristics.greedy import greedy_menu, pad_menu
 from ..problem import Problem
 from ..reductions import reduce_problem
 from . import radius, strong
@@ -49,7 +49,7 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
 
     menu = greedy_menu(P, w, K)
     greedy_value = float(w @ P[:, menu].max(axis=1))
-    full = _pad(menu, K, m)
+    full = pad_menu(menu, K, m)
     name = "radius" if formulation == "auto" else formulation
     stats["formulation"] = name
     t1 = time.perf_counter()
@@ -76,10 +76,3 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
             stats["incumbent"] = "highs"
     return EngineResult(red.columns[menu], run.bound, stats)
 
-
-def _pad(menu: np.ndarray, K: int, m: int) -> np.ndarray:
-    """Extend ``menu`` with the lowest unused columns to exactly K (the models ask sum y = K)."""
-    if menu.size >= K:
-        return menu
-    extra = np.setdiff1d(np.arange(m), menu)[: K - menu.size]
-    return np.sort(np.concatenate([menu, extra]))

@@ -116,7 +116,10 @@ def run_highs(model: pyo.ConcreteModel, read: list, *, start: list | None = None
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2   # 2 = feasible, per HighsInfo docs
     objective = float(info.objective_function_value) if has_solution else None
-    bound = float(info.mip_dual_bound) if info.mip_node_count >= 0 else float("inf")
+    if info.mip_node_count >= 0:
+        bound = float(info.mip_dual_bound)
+    else:                            # an LP: its optimal value is its dual bound
+        bound = objective if termination == "optimal" and objective is not None else float("inf")
     if not np.isfinite(bound):
         bound = float("inf")
     values = None

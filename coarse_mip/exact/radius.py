@@ -112,12 +112,15 @@ def radius_nodes(P: np.ndarray, w: np.ndarray, K: int) -> RadiusNodes:
     return RadiusNodes(constant, coef, parent, new_ptr, new_cols, rows[first], last[first], occurrences)
 
 
-def build_model(nodes: RadiusNodes, m: int, K: int) -> pyo.ConcreteModel:
-    """Pyomo model (R1), (R4), (R5), (R8) from precomputed ``nodes`` over ``m`` columns."""
+def build_model(nodes: RadiusNodes, m: int, K: int, relax: bool = False) -> pyo.ConcreteModel:
+    """Pyomo model (R1), (R4), (R5), (R8) from precomputed ``nodes`` over ``m`` columns.
+
+    ``relax=True`` gives the LP relaxation (0 <= y <= 1), whose value is the strong LP bound.
+    """
     model = pyo.ConcreteModel(name="coarse_mip_radius")
     model.T = pyo.RangeSet(0, m - 1)
     model.N = pyo.RangeSet(0, nodes.J - 1)
-    model.y = pyo.Var(model.T, domain=pyo.Binary)                      # (R5)
+    model.y = pyo.Var(model.T, domain=pyo.UnitInterval if relax else pyo.Binary)   # (R5)
     model.s = pyo.Var(model.N, bounds=(0.0, 1.0))                      # (R5)
     y = [model.y[t] for t in range(m)]
     s = [model.s[j] for j in range(nodes.J)]

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["greedy_menu"]
+__all__ = ["greedy_menu", "pad_menu"]
 
 
-def greedy_menu(P: np.ndarray, w: np.ndarray, K: int) -> np.ndarray:
+def greedy_menu(P: np.ndarray, w: np.ndarray, K: int, start=None) -> np.ndarray:
     """Greedy menu of at most ``K`` columns for profits ``P`` (n, m) and weights ``w`` (n,).
 
-    Starts from the best single column, then adds the column that raises
-    ``sum_i w_i max_{t in menu} P[i, t]`` the most; stops early when no column adds value.
-    Assumes validated float64 input. Cost O(K n m). Returns sorted column indices.
+    Starts from ``start`` (column indices) or the best single column, then adds the column
+    that raises ``sum_i w_i max_{t in menu} P[i, t]`` the most; stops early when no column
+    adds value. Assumes validated float64 input. Cost O(K n m). Returns sorted indices.
     """
     n, m = P.shape
-    first = int(np.argmax(w @ P))
-    menu = [first]
-    best = P[:, first].copy()
-    for _ in range(1, min(K, m)):
+    menu = [int(np.argmax(w @ P))] if start is None or len(start) == 0 else [int(t) for t in start]
+    best = P[:, menu].max(axis=1)
+    while len(menu) < min(K, m):
         gain = w @ np.maximum(P - best[:, None], 0.0)
         gain[menu] = -np.inf
         t = int(np.argmax(gain))
@@ -27,3 +26,11 @@ def greedy_menu(P: np.ndarray, w: np.ndarray, K: int) -> np.ndarray:
         menu.append(t)
         np.maximum(best, P[:, t], out=best)
     return np.sort(np.asarray(menu, dtype=np.intp))
+
+
+def pad_menu(menu: np.ndarray, K: int, m: int) -> np.ndarray:
+    """Extend ``menu`` with the lowest unused columns to exactly ``min(K, m)`` (greedy may stop short)."""
+    if menu.size >= min(K, m):
+        return menu
+    extra = np.setdiff1d(np.arange(m), menu)[: K - menu.size]
+    return np.sort(np.concatenate([menu, extra]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .greedy import greedy_menu
+
 __all__ = ["lloyd_menu", "plusplus_start"]
 
 
@@ -49,8 +51,8 @@ def lloyd_menu(P: np.ndarray, w: np.ndarray, K: int, *, rng: np.random.Generator
     """Best menu of ``restarts`` Lloyd runs on profits ``P`` (n, m), weights ``w`` (n,).
 
     Each iteration costs one sparse (K x n) @ (n x m) product. When two segments move to the
-    same column the menu is refilled greedily, so it keeps K columns and the objective never
-    decreases. ``start``, if given, replaces the first random start. Returns (menu, figures).
+    same column the menu is refilled greedily (while a column still gains), so the objective
+    never decreases. ``start``, if given, replaces the first random start. Returns (menu, figures).
     """
     n, m = P.shape
     k = min(K, m)
@@ -71,24 +73,10 @@ def _lloyd_run(P, w, k, menu, max_iter):
         seg = np.argmax(P[:, menu], axis=1)                                # assignment step
         S = sp.csr_matrix((w, (seg, rows)), shape=(menu.size, n)) @ P      # (k, m) segment totals
         moved = np.unique(np.argmax(S, axis=1))                            # relocation step
-        moved = _refill(P, w, moved, k)
+        moved = greedy_menu(P, w, k, start=moved)     # segments that merged free a slot
         if np.array_equal(moved, menu):
             break
         menu = moved
     value = float(w @ P[:, menu].max(axis=1))
     return menu, value, it
 
-
-def _refill(P, w, menu, k):
-    """Add the greedy-best columns until the menu has k (segments may have merged)."""
-    if menu.size >= k:
-        return menu
-    best = P[:, menu].max(axis=1)
-    menu = list(menu)
-    while len(menu) < k:
-        gain = w @ np.maximum(P - best[:, None], 0.0)
-        gain[menu] = -np.inf
-        t = int(np.argmax(gain))
-        menu.append(t)
-        np.maximum(best, P[:, t], out=best)
-    return np.sort(np.asarray(menu, dtype=np.intp))

@@ -1,0 +1,77 @@
+"""Heuristic engines: never better than the optimum, bounds always valid, deterministic."""
+
+import numpy as np
+import pytest
+
+import coarse_mip as cm
+from coarse_mip.datasets import FAMILIES, synthetic_profits
+from coarse_mip.heuristics.lloyd import lloyd_menu
+from coarse_mip.heuristics.swap import _swap_gains, swap_search
+
+from .conftest import random_instance
+
+
+@pytest.mark.parametrize("method", ["heuristic", "lloyd"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_against_enumeration(method, family):
+    hits = 0
+    for seed in range(30):
+        P, K, w = random_instance(seed, family)
+        truth = cm.solve(P, K, "enumerate", weights=w)
+        sol = cm.solve(P, K, method, weights=w, seed=seed)
+        sol.check(P, K, w)
+        assert sol.objective <= truth.objective + 1e-9 * max(1, abs(truth.objective))
+        assert sol.bound >= truth.objective - 1e-9 * max(1, abs(truth.objective))
+        if sol.status == "optimal":
+            assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9)
+        hits += np.isclose(sol.objective, truth.objective, rtol=1e-9, atol=1e-9)
+    if method == "heuristic":
+        assert hits >= 28      # swap + shakes find the optimum on (almost) every tiny case
+
+
+def test_swap_gains_match_brute_force():
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        P = synthetic_profits(40, 9, "noisy" if seed % 2 else "ties", seed=seed)
+        w = rng.random(40) + 0.1
+        menu = np.sort(rng.choice(9, size=3, replace=False))
+        gains = _swap_gains(P, w, menu)
+        base = w @ P[:, menu].max(axis=1)
+        for r in range(3):
+            for u in np.setdiff1d(np.arange(9), menu):
+                trial = menu.copy()
+                trial[r] = u
+                assert gains[r, u] == pytest.approx(w @ P[:, trial].max(axis=1) - base, abs=1e-9)
+
+
+def test_swap_result_is_a_local_optimum():
+    P = synthetic_profits(500, 15, "noisy", seed=3)
+    w = np.ones(500)
+    menu, _ = swap_search(P, w, np.arange(4))
+    gains = _swap_gains(P, w, menu)
+    gains[:, menu] = -np.inf
+    assert gains.max() <= 1e-9
+
+
+def test_same_seed_same_answer():
+    P = synthetic_profits(400, 25, "uniform", seed=8)
+    for method in ("heuristic", "lloyd"):
+        a = cm.solve(P, 5, method, seed=3)
+        b = cm.solve(P, 5, method, seed=3)
+        assert a.treatments == b.treatments and a.objective == b.objective
+
+
+def test_lloyd_never_decreases_from_its_start():
+    P = synthetic_profits(300, 20, "smooth", seed=2)
+    w = np.ones(300)
+    start = np.array([0, 5, 10])
+    menu, info = lloyd_menu(P, w, 3, rng=np.random.default_rng(0), restarts=1, start=start)
+    assert w @ P[:, menu].max(axis=1) >= w @ P[:, start].max(axis=1) - 1e-12
+
+
+def test_heuristic_time_limit_and_options():
+    P = synthetic_profits(2000, 30, "noisy", seed=1)
+    sol = cm.solve(P, 5, "heuristic", time_limit=5, bound="none", shakes=3)
+    assert sol.stats["bound_source"] == "full personalization" and sol.bound >= sol.objective
+    with pytest.raises(ValueError, match="bound must be"):
+        cm.solve(P, 5, "lloyd", bound="magic")
