@@ -31,11 +31,13 @@ def test_nodes_reproduce_menu_values(family):
         P = synthetic_profits(n, m, family, seed=seed)
         w = rng.random(n) + 0.1
         for K in range(1, m):
-            nodes = radius_nodes(P, w, K)
-            assert (nodes.coef > 0).all()
+            whole = radius_nodes(P, w, K)
+            blocks = radius_nodes(P, w, K, block_rows=4)      # exercises the merge of blocks
+            assert whole.J == blocks.J and (whole.coef > 0).all()
             for menu in itertools.combinations(range(m), K):
                 truth = w @ P[:, list(menu)].max(axis=1)
-                assert node_value(nodes, P, np.array(menu)) == pytest.approx(truth, rel=1e-12, abs=1e-12)
+                for nodes in (whole, blocks):
+                    assert node_value(nodes, P, np.array(menu)) == pytest.approx(truth, rel=1e-12, abs=1e-12)
 
 
 def test_aggregation_collapses_smooth_rows():

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 __all__ = ["RadiusNodes", "radius_nodes", "build_model", "start_values"]
@@ -62,25 +63,65 @@ class RadiusNodes:
         return self.coef.shape[0]
 
 
-def radius_nodes(P: np.ndarray, w: np.ndarray, K: int) -> RadiusNodes:
+def radius_nodes(P: np.ndarray, w: np.ndarray, K: int, *, block_rows: int = 8192) -> RadiusNodes:
     """Compute the nodes of the aggregated chained radius model for ``P`` (n, m), ``w`` (n,).
 
-    Assumes validated input, ``w > 0`` and ``1 <= K < m``. Cost O(n m log m) time and
-    O(n m ceil(m / 64)) memory for the set keys.
+    Assumes validated input, ``w > 0`` and ``1 <= K < m``. Rows are processed in blocks:
+    each block's level sets are keyed by exact bitmasks (``ceil(m / 64)`` words) and
+    deduplicated with a hash table (``pandas.factorize``), then the blocks' distinct sets are
+    merged. Time O(n m log m), memory O(block_rows m ceil(m/64) + distinct sets).
     """
     n, m = P.shape
     T = m - K + 1                                        # any T columns hold a chosen one (R3)
+    parts = []
+    constant = 0.0
+    occurrences = 0
+    for lo in range(0, n, block_rows):
+        c, occ, part = _block_nodes(P[lo:lo + block_rows], w[lo:lo + block_rows], T, lo)
+        constant += c
+        occurrences += occ
+        if part is not None:
+            parts.append(part)
+    if not parts:
+        empty = np.zeros(0, dtype=np.intp)
+        return RadiusNodes(constant, np.zeros(0), empty, np.zeros(1, np.intp), empty, empty, empty, 0)
+
+    # Merge the blocks: one global code per distinct set, first block's representative kept.
+    keys = np.concatenate([p["keys"] for p in parts])
+    code = _factorize_rows(keys)
+    offsets = np.cumsum([0] + [p["keys"].shape[0] for p in parts])[:-1]
+    parent_local = np.concatenate([np.where(p["parent"] >= 0, p["parent"] + off, -1)
+                                   for p, off in zip(parts, offsets)])
+    row = np.concatenate([p["row"] for p in parts])
+    last = np.concatenate([p["last"] for p in parts])
+    parent_last = np.concatenate([p["parent_last"] for p in parts])
+    coef_local = np.concatenate([p["coef"] for p in parts])
+    J = int(code.max()) + 1
+    coef = np.bincount(code, weights=coef_local, minlength=J)                       # (R6)
+    first = _first_occurrence(code)
+    parent = np.where(parent_local[first] >= 0, code[np.maximum(parent_local[first], 0)], -1)  # (R7)
+    row, last, start = row[first], last[first], parent_last[first] + 1
+
+    # Columns new to each set: positions start..last of its row's sorted order.
+    order = np.argsort(-P[row], axis=1, kind="stable")
+    lengths = last + 1 - start
+    new_ptr = np.concatenate([[0], np.cumsum(lengths)])
+    node_of = np.repeat(np.arange(J), lengths)
+    offset = np.arange(new_ptr[-1]) - new_ptr[node_of]
+    new_cols = order[node_of, start[node_of] + offset]
+    return RadiusNodes(constant, coef, parent, new_ptr, new_cols, row, last, occurrences)
+
+
+def _block_nodes(P: np.ndarray, w: np.ndarray, T: int, row0: int):
+    """Distinct level sets of one block of rows: (constant part, occurrences, arrays or None)."""
+    n, m = P.shape
     order = np.argsort(-P, axis=1, kind="stable")
     sP = np.take_along_axis(P, order, axis=1)
     constant = float(w @ sP[:, T - 1])
     step = sP[:, : T - 1] - sP[:, 1:T]                   # (n, T-1) level steps, >= 0
     rows, last = np.nonzero(step > 0)                    # level ends above the truncation
-    occurrences = rows.size
-    if occurrences == 0:
-        empty = np.zeros(0, dtype=np.intp)
-        return RadiusNodes(constant, np.zeros(0), empty, np.zeros(1, np.intp), empty, empty, empty, 0)
-
-    # Key of S_i^k: bitmask of order[i, :last+1], W uint64 words per set.
+    if rows.size == 0:
+        return constant, 0, None
     W = -(-m // 64)
     prefix = order[:, : T - 1]
     bits = np.zeros((n, T - 1, W), dtype=np.uint64)
@@ -88,28 +129,38 @@ def radius_nodes(P: np.ndarray, w: np.ndarray, K: int) -> RadiusNodes:
     one = np.uint64(1)
     for k in range(W):
         bits[:, :, k] = np.where(word == k, one << (prefix % 64).astype(np.uint64), np.uint64(0))
-    np.bitwise_or.accumulate(bits, axis=1, out=bits)
-    keys = bits[rows, last]                              # (N, W)
-    del bits
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    J = first.size
-    coef = np.bincount(inverse, weights=w[rows] * step[rows, last], minlength=J)   # (R6)
-
+    np.bitwise_or.accumulate(bits, axis=1, out=bits)    # key of S_i^k: bitmask of the prefix
+    keys = bits[rows, last]
+    code = _factorize_rows(keys)
+    first = _first_occurrence(code)
     # Parent of an occurrence: the previous level end in the same row (row-major order).
-    prev = np.arange(occurrences) - 1
+    prev = np.arange(rows.size) - 1
     prev[0] = -1
     prev[1:][rows[1:] != rows[:-1]] = -1
-    parent_occ = prev[first]
-    parent = np.where(parent_occ >= 0, inverse[np.maximum(parent_occ, 0)], -1)     # (R7)
-    lo = np.where(parent_occ >= 0, last[np.maximum(parent_occ, 0)] + 1, 0)
-    hi = last[first] + 1
-    lengths = hi - lo
-    new_ptr = np.concatenate([[0], np.cumsum(lengths)])
-    node_of = np.repeat(np.arange(J), lengths)
-    offset = np.arange(new_ptr[-1]) - new_ptr[node_of]
-    new_cols = order[rows[first][node_of], lo[node_of] + offset]
-    return RadiusNodes(constant, coef, parent, new_ptr, new_cols, rows[first], last[first], occurrences)
+    p = prev[first]
+    part = {"keys": keys[first],
+            "coef": np.bincount(code, weights=w[rows] * step[rows, last], minlength=first.size),
+            "parent": np.where(p >= 0, code[np.maximum(p, 0)], -1),
+            "parent_last": np.where(p >= 0, last[np.maximum(p, 0)], -1),
+            "row": rows[first] + row0, "last": last[first]}
+    return constant, rows.size, part
+
+
+def _factorize_rows(keys: np.ndarray) -> np.ndarray:
+    """Exact codes 0..U-1 (numbered by first appearance) of the rows of ``keys`` (N, W)."""
+    code = pd.factorize(keys[:, 0])[0]
+    for k in range(1, keys.shape[1]):
+        word, uniq = pd.factorize(keys[:, k])
+        code = pd.factorize(code * len(uniq) + word)[0]   # < N^2 distinct pairs: fits int64
+    return code
+
+
+def _first_occurrence(code: np.ndarray) -> np.ndarray:
+    """Index of the first occurrence of each code, for codes numbered by first appearance."""
+    new = np.empty(code.size, dtype=bool)
+    new[0] = True
+    new[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
+    return np.flatnonzero(new)
 
 
 def build_model(nodes: RadiusNodes, m: int, K: int, relax: bool = False) -> pyo.ConcreteModel:
