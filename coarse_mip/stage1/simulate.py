@@ -111,6 +111,10 @@ class Experiment:
     def n(self) -> int:
         return len(self.T)
 
+    def __repr__(self) -> str:
+        return (f"Experiment(n={self.n}, covariates={self.X.shape[1]}, arms={self.arms.tolist()}, "
+                f"margin={self.margin}, purchase_rate={self.purchase.mean() if self.n else float('nan'):.3f})")
+
     def expected_sales(self, discounts) -> np.ndarray:
         """True expected list-price sales ``v_i * p_i(d)`` at each discount.
 
