@@ -30,6 +30,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .problem import check_K
+from .stage1.estimate import _as_frame
+
 __all__ = ["Policy", "PolicyValue", "true_policy_value", "share_of_full", "dr_policy_value",
            "kmeans_on_covariates", "kmeans_on_effects", "best_on_grid", "best_single", "full_personalization"]
 
@@ -366,7 +369,7 @@ def best_on_grid(profits, K: int, columns, *, name: str = "grid", time_limit: fl
 
     P = _check_profits(profits)
     cols = _check_columns(columns, P.shape[1], "columns")
-    K = _check_K(K)
+    K = check_K(K)
     sol = solve(P[:, cols], K, "exact", time_limit=time_limit)
     if sol.status != "optimal":
         logger.warning("best_on_grid: solver status %s (gap %.3g)", sol.status, sol.gap)
@@ -405,7 +408,7 @@ def full_personalization(profits) -> Policy:
 
 
 def _kmeans(K: int, n: int, seed, n_init: int) -> KMeans:
-    K = _check_K(K)
+    K = check_K(K)
     if isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     if isinstance(seed, np.random.Generator):
@@ -426,12 +429,6 @@ def _segment_policy(name: str, P: np.ndarray, labels: np.ndarray, segmenter, seg
 
 def _best_of(P: np.ndarray, menu: np.ndarray) -> np.ndarray:
     return menu[P[:, menu].argmax(axis=1)]
-
-
-def _check_K(K) -> int:
-    if isinstance(K, bool) or not isinstance(K, numbers.Integral) or K < 1:
-        raise ValueError(f"K must be a positive integer, got {K!r}")
-    return int(K)
 
 
 def _check_profits(profits, name: str = "profits") -> np.ndarray:
@@ -477,11 +474,3 @@ def _check_columns(columns, m: int, name: str) -> np.ndarray:
         raise ValueError(f"{name} has duplicates: {cols.tolist()}")
     return np.sort(cols)
 
-
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return pd.DataFrame(arr)

@@ -165,7 +165,7 @@ def test_menu_policy_assigns_new_rows(tiny):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda P, X: kmeans_on_covariates(X, P, 0), "K must be a positive integer"),
+    (lambda P, X: kmeans_on_covariates(X, P, 0), "K must be >= 1"),
     (lambda P, X: kmeans_on_covariates(X.iloc[:5], P, 2), "X has 5 rows but profits has 40"),
     (lambda P, X: kmeans_on_effects(P, 2, n_init=0), "n_init"),
     (lambda P, X: best_on_grid(P, 2, [0, 7]), r"columns must lie in 0..4"),
