@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .problem import check_K
+from .solution import assign as best_chosen
 from .stage1.estimate import _as_frame
 
 __all__ = ["Policy", "PolicyValue", "true_policy_value", "share_of_full", "dr_policy_value",
@@ -91,7 +92,7 @@ class Policy:
         """
         P = _check_profits(profits)
         menu = _check_columns(treatments, P.shape[1], "treatments")
-        assignment = _best_of(P, menu)
+        assignment = best_chosen(P, menu)
         return cls(name, tuple(int(t) for t in menu), assignment, float(P[np.arange(len(P)), assignment].sum()))
 
     def assign(self, *, profits=None, X=None) -> np.ndarray:
@@ -120,7 +121,7 @@ class Policy:
             raise ValueError(f"profits has {P.shape[1]} columns; the policy uses column {max(self.treatments)}")
         if self.segment_on == "profits":
             return self.segment_treatment[self.segmenter.predict(P)]
-        return _best_of(P, np.asarray(self.treatments))
+        return best_chosen(P, np.asarray(self.treatments))
 
 
 class PolicyValue(NamedTuple):
@@ -425,10 +426,6 @@ def _segment_policy(name: str, P: np.ndarray, labels: np.ndarray, segmenter, seg
     logger.debug("%s: %d segments, %d distinct columns", name, n_segments, np.unique(segment_treatment).size)
     return Policy(name, tuple(int(t) for t in np.unique(segment_treatment)), assignment,
                   float(P[np.arange(len(P)), assignment].sum()), segmenter, segment_treatment, segment_on)
-
-
-def _best_of(P: np.ndarray, menu: np.ndarray) -> np.ndarray:
-    return menu[P[:, menu].argmax(axis=1)]
 
 
 def _check_profits(profits, name: str = "profits") -> np.ndarray:
