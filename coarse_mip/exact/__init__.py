@@ -14,6 +14,7 @@ import numpy as np
 
 from ..engine import EngineResult
 from ..heuristics.greedy import greedy_menu, pad_menu
+from ..heuristics.swap import menu_value
 from ..problem import Problem
 from ..reductions import reduce_problem
 from . import radius, strong
@@ -48,7 +49,7 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
         return EngineResult(red.columns, problem.full_value(), stats)
 
     menu = greedy_menu(P, w, K)
-    greedy_value = float(w @ P[:, menu].max(axis=1))
+    greedy_value = menu_value(P, w, menu)
     full = pad_menu(menu, K, m)
     name = "radius" if formulation == "auto" else formulation
     stats["formulation"] = name
@@ -71,7 +72,7 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
     stats["incumbent"] = "greedy"
     if run.values is not None:
         chosen = np.flatnonzero(run.values > 0.5)
-        if chosen.size and float(w @ P[:, chosen].max(axis=1)) > greedy_value:
+        if chosen.size and menu_value(P, w, chosen) > greedy_value:
             menu = chosen
             stats["incumbent"] = "highs"
     return EngineResult(red.columns[menu], run.bound, stats)
