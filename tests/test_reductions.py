@@ -1,7 +1,7 @@
 import numpy as np
 
 from coarse_mip.problem import Problem
-from coarse_mip.reductions import dominated_columns, reduce_problem
+from coarse_mip.reductions import dominated_columns, identical_rows, reduce_problem
 
 
 def brute_dominated(P):
@@ -37,3 +37,14 @@ def test_reduce_merges_rows_and_drops_zero_weights():
     # Row 2 (weight 0) is dropped, so column 0 is dominated by column 1.
     assert red.columns.tolist() == [1]
     assert sorted(red.weights.tolist()) == [1.5, 3.0]
+
+
+def test_identical_rows_groups_exactly_like_sorting():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        base = rng.integers(0, 3, size=(rng.integers(1, 8), rng.integers(1, 5))).astype(float)
+        P = base[rng.integers(0, base.shape[0], size=rng.integers(1, 40))]
+        first, inverse = identical_rows(P)
+        assert (P[first[inverse]] == P).all()                      # every row equals its group's first
+        assert np.unique(P, axis=0).shape[0] == first.size           # and groups are maximal
+        assert (first == np.sort(first)).all() and (inverse[first] == np.arange(first.size)).all()
