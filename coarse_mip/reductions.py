@@ -68,7 +68,7 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     bits = np.ascontiguousarray(P, dtype=np.float64).view(np.uint64)
     mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=P.shape[1], dtype=np.uint64) | np.uint64(1)
-    h = np.concatenate([(bits[s] * mult).sum(axis=1) for s in _blocks(P.shape[0])])
+    h = np.concatenate([(_mix(bits[s]) * mult).sum(axis=1) for s in _blocks(P.shape[0])])
     inverse, _ = pd.factorize(h)
     # factorize numbers groups in order of first appearance: a row opens a group iff its
     # code exceeds every earlier code.
@@ -115,6 +115,15 @@ def dominated_columns(P: np.ndarray) -> np.ndarray:
     dominated = np.zeros(m, dtype=bool)
     dominated[t[strict | (u < t)]] = True
     return dominated
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer, elementwise: spreads the (often all-zero) low mantissa bits."""
+    x = x ^ (x >> np.uint64(30))
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _blocks(n: int):

@@ -48,3 +48,11 @@ def test_identical_rows_groups_exactly_like_sorting():
         assert (P[first[inverse]] == P).all()                      # every row equals its group's first
         assert np.unique(P, axis=0).shape[0] == first.size           # and groups are maximal
         assert (first == np.sort(first)).all() and (inverse[first] == np.arange(first.size)).all()
+
+
+def test_identical_rows_survives_hash_collisions(monkeypatch):
+    import coarse_mip.reductions as red
+    monkeypatch.setattr(red, "_mix", lambda x: np.zeros_like(x))    # every row hashes alike
+    P = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]])
+    first, inverse = red.identical_rows(P)
+    assert (P[first[inverse]] == P).all() and first.size == 2
