@@ -6,13 +6,28 @@
 ((1,), 7.5, 'optimal')
 """
 
+import importlib
 import logging
 
 from .api import METHODS, profit_curve, solve
 from .problem import Problem
 from .solution import Solution
 
-__all__ = ["solve", "profit_curve", "Problem", "Solution", "METHODS"]
+__all__ = ["solve", "profit_curve", "Problem", "Solution", "METHODS", "evaluate", "stage1", "study"]
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# Imported on first use (``cm.evaluate``, ``cm.stage1``, ``cm.study``): they pull in
+# scikit-learn, and Stage I fits import EconML; ``import coarse_mip`` stays free of both.
+_LAZY = ("evaluate", "stage1", "study")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .blocks import row_blocks
 from .problem import Problem
 
 __all__ = ["Reduced", "reduce_problem", "dominated_columns", "identical_rows"]
@@ -68,7 +69,7 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     bits = np.ascontiguousarray(P, dtype=np.float64).view(np.uint64)
     mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=P.shape[1], dtype=np.uint64) | np.uint64(1)
-    h = np.concatenate([(_mix(bits[s]) * mult).sum(axis=1) for s in _blocks(P.shape[0])])
+    h = np.concatenate([(_mix(bits[s]) * mult).sum(axis=1) for s in row_blocks(P.shape[0], _BLOCK_ROWS)])
     inverse, _ = pd.factorize(h)
     # factorize numbers groups in order of first appearance: a row opens a group iff its
     # code exceeds every earlier code.
@@ -76,7 +77,7 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     opens[0] = True
     opens[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
     first = np.flatnonzero(opens)
-    if all((P[s] == P[first[inverse[s]]]).all() for s in _blocks(P.shape[0])):
+    if all((P[s] == P[first[inverse[s]]]).all() for s in row_blocks(P.shape[0], _BLOCK_ROWS)):
         return first, inverse
     logger.warning("row hash collision: merging identical rows by sorting instead")
     _, first, inverse = np.unique(P, axis=0, return_index=True, return_inverse=True)
@@ -124,7 +125,3 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
-
-
-def _blocks(n: int):
-    return (slice(i, min(i + _BLOCK_ROWS, n)) for i in range(0, n, _BLOCK_ROWS))

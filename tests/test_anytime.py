@@ -1,6 +1,5 @@
 """Time-limited runs return the best solution with a valid bound; they never raise."""
 
-import numpy as np
 import pytest
 
 import coarse_mip as cm

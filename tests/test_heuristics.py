@@ -6,7 +6,7 @@ import pytest
 import coarse_mip as cm
 from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.heuristics.lloyd import lloyd_menu
-from coarse_mip.heuristics.swap import _swap_gains, swap_search
+from coarse_mip.heuristics.swap import SwapState, swap_search
 
 from .conftest import random_instance
 
@@ -35,7 +35,7 @@ def test_swap_gains_match_brute_force():
         P = synthetic_profits(40, 9, "noisy" if seed % 2 else "ties", seed=seed)
         w = rng.random(40) + 0.1
         menu = np.sort(rng.choice(9, size=3, replace=False))
-        gains = _swap_gains(P, w, menu)
+        gains = SwapState(P, w, menu).gains()
         base = w @ P[:, menu].max(axis=1)
         for r in range(3):
             for u in np.setdiff1d(np.arange(9), menu):
@@ -48,9 +48,21 @@ def test_swap_result_is_a_local_optimum():
     P = synthetic_profits(500, 15, "noisy", seed=3)
     w = np.ones(500)
     menu, _ = swap_search(P, w, np.arange(4))
-    gains = _swap_gains(P, w, menu)
-    gains[:, menu] = -np.inf
-    assert gains.max() <= 1e-9
+    assert SwapState(P, w, menu).gains().max() <= 1e-9
+
+
+def test_incremental_swaps_match_a_fresh_state():
+    rng = np.random.default_rng(5)
+    for seed in range(10):
+        P = synthetic_profits(300, 12, ("noisy", "ties", "negative", "smooth")[seed % 4], seed=seed)
+        w = rng.random(300) + 0.1
+        state = SwapState(P, w, np.array([0, 3, 7]))
+        for _ in range(15):
+            r, u = rng.integers(3), rng.choice(np.setdiff1d(np.arange(12), state.menu))
+            state.swap(r, u)
+        fresh = SwapState(P, w, state.menu)
+        assert state.value == pytest.approx(fresh.value, rel=1e-12)
+        np.testing.assert_allclose(state.gains(), fresh.gains(), rtol=1e-9, atol=1e-9)
 
 
 def test_same_seed_same_answer():

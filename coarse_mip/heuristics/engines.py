@@ -2,7 +2,8 @@
 lloyd (the paper's algorithm), and enumerate (the exhaustive oracle).
 
 Each returns an :class:`~coarse_mip.engine.EngineResult`; the heuristic ones pair their menu
-with the LP bound (``bound="lp"``) or the full-personalization value (``bound="none"``).
+with the LP bound from the Benders cut loop (``bound="lp"``, formulations/benders.md) or the
+full-personalization value (``bound="none"``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import time
 import numpy as np
 
 from ..engine import EngineResult
+from ..exact.benders import benders_lp
 from ..problem import Problem
 from ..reductions import reduce_problem
-from .bounds import lp_bound
 from .enumerate import enumerate_menus
 from .greedy import greedy_menu, pad_menu
 from .lloyd import lloyd_menu
 from .swap import menu_value, swap_search
+from .vns import vns
 
 __all__ = ["enumerate_engine", "greedy_engine", "heuristic_engine", "lloyd_engine"]
 
@@ -40,25 +42,58 @@ def greedy_engine(problem: Problem, K: int, **_) -> EngineResult:
 
 
 def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
-                     shakes: int = 20, bound: str = "lp", **_) -> EngineResult:
-    """Greedy + swap local search, then VNS shakes (replace 1..3 random columns, search again).
+                     shakes: int = 200, patience: int = 30, bound: str = "lp",
+                     sample_rows: int = 20_000, **_) -> EngineResult:
+    """Greedy + swap local search, the bound, then VNS shakes while the bound leaves a gap.
 
-    The LP bound is computed first (so a certificate is always there) and the shakes stop
-    as soon as it proves the incumbent optimal. ``time_limit`` covers the whole run.
+    Above ``sample_rows`` rows the search runs on a seeded row sample and its menu is then
+    polished by swaps on all rows (the value and the bound are always those of all rows).
+    ``time_limit`` covers the whole run.
     """
-    return _run_heuristic(problem, K, time_limit, seed, bound,
-                          lambda P, w, k, rng, deadline, target: _vns(P, w, k, rng, deadline, shakes, target))
+    def search(P, w, k, rng, deadline, bounder):
+        full_P, full_w = P, w
+        if P.shape[0] > sample_rows:
+            rows = np.sort(rng.choice(P.shape[0], size=sample_rows, replace=False))
+            P, w = P[rows], w[rows]
+        menu, swaps = swap_search(P, w, pad_menu(greedy_menu(P, w, k), k, P.shape[1]), deadline=deadline)
+        sampled = P is not full_P
+        if sampled:
+            menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
+            swaps += polish
+        menu, target = bounder(menu)
+        if menu_value(full_P, full_w, menu) >= target - 1e-9 * max(1.0, abs(target)):
+            return menu, {"swaps": swaps, "shakes": 0, "shake_improvements": 0}
+        menu, figures = vns(P, w, menu, rng, shakes=shakes, patience=patience,
+                            target=np.inf if sampled else target, deadline=deadline)
+        if sampled:
+            menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
+            figures.update(sample_rows=sample_rows, polish_swaps=polish)
+        figures["swaps"] += swaps
+        return menu, figures
+
+    return _run_heuristic(problem, K, time_limit, seed, bound, search)
 
 
 def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
                  restarts: int = 10, max_iter: int = 100, bound: str = "lp", **_) -> EngineResult:
-    """The paper's Lloyd-style alternation, best of ``restarts`` k-means++-like starts."""
-    return _run_heuristic(problem, K, time_limit, seed, bound,
-                          lambda P, w, k, rng, deadline, target: lloyd_menu(P, w, k, rng=rng, restarts=restarts,
-                                                                            max_iter=max_iter))
+    """The paper's Lloyd-style alternation, best of ``restarts`` k-means++-like starts.
+
+    The bound's cut loop also rounds its LP points into menus; Lloyd's answer is reported as
+    it is (``stats["bound_menu_better"]`` says whether such a rounding did better).
+    """
+    def search(P, w, k, rng, deadline, bounder):
+        return lloyd_menu(P, w, k, rng=rng, restarts=restarts, max_iter=max_iter)
+
+    return _run_heuristic(problem, K, time_limit, seed, bound, search, adopt_bound_menu=False)
 
 
-def _run_heuristic(problem, K, time_limit, seed, bound, search) -> EngineResult:
+def _run_heuristic(problem, K, time_limit, seed, bound, search, adopt_bound_menu=True) -> EngineResult:
+    """Reduce, run ``search(P, w, K, rng, deadline, bounder)``, and pair its menu with a bound.
+
+    ``bounder(menu)`` runs the Benders LP cut loop seeded with ``menu`` and returns (menu, bound):
+    the menu is the better of ``menu`` and the loop's roundings (if ``adopt_bound_menu``). A
+    search that never calls it gets the bound afterwards.
+    """
     if bound not in BOUNDS:
         raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
     t0 = time.perf_counter()
@@ -69,39 +104,31 @@ def _run_heuristic(problem, K, time_limit, seed, bound, search) -> EngineResult:
     if K >= P.shape[1]:
         return EngineResult(red.columns, problem.full_value(), stats)
     rng = np.random.default_rng(seed)
-    ub = problem.full_value()
+    lp_seed = int(rng.integers(2**31))
+    result = {"bound": problem.full_value()}
     stats["bound_source"] = "full personalization"
-    if bound == "lp":
-        lp, lp_stats = lp_bound(P, w, K, time_limit=time_limit, seed=int(rng.integers(2**31)))
-        if lp < ub:
-            ub = lp
-            stats.update(lp_stats)
+
+    def bounder(menu):
+        if bound == "none" or "bounded" in result:
+            return menu, result["bound"]
+        result["bounded"] = True
+        t = time.perf_counter()
+        lp = benders_lp(P, w, K, menu, seed=lp_seed, deadline=_at_least_a_moment(deadline))
+        stats.update(lp.stats, bound_source="LP relaxation (Benders cut loop)", bound_s=time.perf_counter() - t)
+        result["bound"] = min(result["bound"], lp.bound)
+        better = lp.value > menu_value(P, w, menu)
+        stats["bound_menu_better"] = bool(better)
+        return (lp.menu if better and adopt_bound_menu else menu), result["bound"]
+
     t1 = time.perf_counter()
-    menu, figures = search(P, w, K, rng, deadline, ub)
-    stats.update(figures, search_s=time.perf_counter() - t1)
-    return EngineResult(red.columns[menu], ub, stats)
+    menu, figures = search(P, w, K, rng, deadline, bounder)
+    stats.update(figures)
+    if "bounded" not in result:
+        menu, _ = bounder(menu)
+    stats["search_s"] = time.perf_counter() - t1 - stats.get("bound_s", 0.0)
+    return EngineResult(red.columns[menu], result["bound"], stats)
 
 
-def _vns(P, w, K, rng, deadline, shakes, target):
-    menu, swaps = swap_search(P, w, pad_menu(greedy_menu(P, w, K), K, P.shape[1]), deadline=deadline)
-    value = menu_value(P, w, menu)
-    m = P.shape[1]
-    improved = 0
-    for s in range(shakes):
-        if value >= target - 1e-9 * max(1.0, abs(target)):
-            break                    # the bound proves the incumbent optimal
-        if deadline is not None and time.perf_counter() >= deadline:
-            break
-        depth = min(1 + s % 3, K, m - K)
-        if depth < 1:
-            break
-        trial = menu.copy()
-        out = rng.choice(K, size=depth, replace=False)
-        trial[out] = rng.choice(np.setdiff1d(np.arange(m), menu), size=depth, replace=False)
-        trial, more = swap_search(P, w, trial, deadline=deadline)
-        swaps += more
-        trial_value = menu_value(P, w, trial)
-        if trial_value > value:
-            menu, value, improved = trial, trial_value, improved + 1
-    return menu, {"swaps": swaps, "shakes": shakes, "shake_improvements": improved}
-
+def _at_least_a_moment(deadline):
+    """The bound gets a round even when the search used up the time limit (one round is cheap)."""
+    return None if deadline is None else max(deadline, time.perf_counter() + 1e-3)

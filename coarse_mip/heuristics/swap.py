@@ -1,14 +1,16 @@
 """Swap local search with fast-interchange bookkeeping (Whitaker 1983; Resende & Werneck 2004).
 
 For the current menu each row keeps its best chosen value ``b1`` (on menu slot ``c1``) and
-its second best ``b2``. The gain of swapping slot r out for column u is then
+its second best ``b2`` (slot ``c2``). The gain of swapping slot r out for column u is then
 
     gain(r, u) = G(u) - loss(r) + X(r, u)
     G(u)       = sum_i w_i (P_iu - b1_i)^+                             (u helps row i)
     loss(r)    = sum_{i: c1_i = r} w_i (b1_i - b2_i)                  (rows losing their best)
     X(r, u)    = sum_{i: c1_i = r} w_i [(P_iu - b2_i)^+ - (P_iu - b1_i)^+]
 
-so the whole K x m neighbourhood costs O(n m) array work per step, in row blocks.
+so the whole k x m neighbourhood is one (k, m) array. :class:`SwapState` keeps G, loss and X
+up to date: a swap only touches the rows whose best or second best slot left, or for which
+the new column beats the second best, so a step costs O(|touched| m) instead of O(n m).
 """
 
 from __future__ import annotations
@@ -18,78 +20,126 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["swap_search", "menu_value"]
+from ..blocks import row_blocks
 
-#: Rows per block in the O(n m) passes: keeps temporaries in cache instead of n x m copies.
-BLOCK_ROWS = 16_384
+__all__ = ["SwapState", "local_search", "menu_value", "row_values", "swap_search"]
+
+def row_values(P: np.ndarray, menu: np.ndarray) -> np.ndarray:
+    """Each row's best value on ``menu``: ``max_{t in menu} P[i, t]``, shape (n,)."""
+    return np.concatenate([P[s][:, menu].max(axis=1) for s in row_blocks(P.shape[0])])
 
 
 def menu_value(P: np.ndarray, w: np.ndarray, menu: np.ndarray) -> float:
-    """``sum_i w_i max_{t in menu} P[i, t]``, in row blocks."""
-    return float(sum(w[s] @ P[s][:, menu].max(axis=1) for s in _blocks(P.shape[0])))
+    """``sum_i w_i max_{t in menu} P[i, t]``."""
+    return float(w @ row_values(P, menu))
+
+
+class SwapState:
+    """A menu of ``k >= 2`` slots over profits ``P`` (n, m), weights ``w`` (n,), with the
+    per-row best/second-best slots and the gain tables of the module docstring.
+
+    ``menu`` (k,) maps slots to columns; a swap replaces one slot's column, so slots persist.
+    ``value`` is the menu's objective, kept up to date row by row.
+    """
+
+    def __init__(self, P: np.ndarray, w: np.ndarray, menu: np.ndarray):
+        n, m = P.shape
+        self.P, self.w = P, w
+        self.menu = np.array(menu, dtype=np.intp)
+        k = self.menu.size
+        if not 2 <= k < m:
+            raise ValueError(f"SwapState needs 2 <= k < m, got k = {k}, m = {m}")
+        self.b1, self.b2 = np.empty(n), np.empty(n)
+        self.c1, self.c2 = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
+        self.G, self.loss, self.X = np.zeros(m), np.zeros(k), np.zeros((k, m))
+        for s in row_blocks(n):
+            Ps = P[s]
+            self._assign(s, Ps)
+            self._account(s, Ps, 1.0)
+        self.value = float(w @ self.b1)
+
+    def gains(self) -> np.ndarray:
+        """gain(r, u) for every slot r and column u, shape (k, m); menu columns are -inf."""
+        gain = self.G[None, :] - self.loss[:, None] + self.X
+        gain[:, self.menu] = -np.inf
+        return gain
+
+    def swap(self, r: int, u: int) -> None:
+        """Put column ``u`` (not in the menu) in slot ``r`` and update only the touched rows."""
+        touched = np.flatnonzero((self.c1 == r) | (self.c2 == r) | (self.P[:, u] > self.b2))
+        Pt = self.P[touched]
+        before = self.w[touched] @ self.b1[touched]
+        self._account(touched, Pt, -1.0)
+        self.menu[r] = u
+        self._assign(touched, Pt)
+        self._account(touched, Pt, 1.0)
+        self.value += float(self.w[touched] @ self.b1[touched] - before)
+
+    def snapshot(self) -> tuple:
+        return tuple(a.copy() for a in (self.menu, self.b1, self.b2, self.c1, self.c2,
+                                        self.G, self.loss, self.X)) + (self.value,)
+
+    def restore(self, snap: tuple) -> None:
+        (self.menu, self.b1, self.b2, self.c1, self.c2, self.G, self.loss, self.X, self.value) = snap
+
+    def _assign(self, rows, Pr: np.ndarray) -> None:
+        sub = Pr[:, self.menu]
+        top2 = np.argpartition(-sub, 1, axis=1)[:, :2]
+        idx = np.arange(sub.shape[0])
+        v0, v1 = sub[idx, top2[:, 0]], sub[idx, top2[:, 1]]
+        # argpartition does not promise which of two equal-rank entries comes first.
+        flip = v1 > v0
+        self.c1[rows] = np.where(flip, top2[:, 1], top2[:, 0])
+        self.c2[rows] = np.where(flip, top2[:, 0], top2[:, 1])
+        self.b1[rows] = np.maximum(v0, v1)
+        self.b2[rows] = np.minimum(v0, v1)
+
+    def _account(self, rows, Pr: np.ndarray, sign: float) -> None:
+        """Add (sign = 1) or remove (sign = -1) the rows' terms in G, loss and X."""
+        w, b1, b2, c1 = self.w[rows], self.b1[rows, None], self.b2[rows, None], self.c1[rows]
+        k = self.menu.size
+        self.G += sign * (w @ np.maximum(Pr - b1, 0.0))
+        self.loss += sign * np.bincount(c1, weights=w * (b1 - b2)[:, 0], minlength=k)
+        # (P - b2)^+ - (P - b1)^+ = clip(P, b2, b1) - b2 since b2 <= b1.
+        D = np.clip(Pr, b2, b1) - b2
+        by_slot = sp.csr_matrix((sign * w, (c1, np.arange(c1.size))), shape=(k, c1.size))
+        self.X += by_slot @ D
+
+
+def local_search(state: SwapState, *, deadline: float | None = None, max_swaps: int = 100_000) -> int:
+    """Best-improvement swaps on ``state`` until none gains; returns the number made.
+
+    A swap is kept only if the exact row-by-row value rises, so float drift in the gain tables
+    can end the search early but never lowers the value or cycles.
+    """
+    tol = 1e-12 * max(1.0, abs(state.value))
+    swaps = 0
+    while swaps < max_swaps and (deadline is None or time.perf_counter() < deadline):
+        gain = state.gains()
+        r, u = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        if not gain[r, u] > tol:
+            break
+        old, value = int(state.menu[r]), state.value
+        state.swap(r, u)
+        if not state.value > value:
+            state.swap(r, old)           # drift made a non-improving swap look good: undo, stop
+            break
+        swaps += 1
+    return swaps
 
 
 def swap_search(P: np.ndarray, w: np.ndarray, menu: np.ndarray, *, deadline: float | None = None,
                 max_swaps: int = 100_000) -> tuple[np.ndarray, int]:
-    """Best-improvement swaps from ``menu`` until no swap gains (or the deadline passes).
+    """Best-improvement swaps from ``menu`` (k,) until no swap gains (or the deadline passes).
 
-    ``P`` (n, m) float64, ``w`` (n,) > 0 and ``menu`` (k,) distinct columns are trusted.
-    Returns (locally optimal menu sorted, number of swaps made). The value never decreases:
-    each swap is re-evaluated exactly before it is accepted.
+    ``P`` (n, m) float64, ``w`` (n,) > 0 and distinct columns are trusted. Returns (locally
+    optimal menu sorted, number of swaps made).
     """
-    n, m = P.shape
     menu = np.sort(np.asarray(menu, dtype=np.intp))
-    k = menu.size
-    if k == m:
+    if menu.size >= P.shape[1]:
         return menu, 0
-    if k == 1:                       # a single column: the best one is optimal
+    if menu.size == 1:               # a single column: the best one is optimal
         return np.array([int(np.argmax(w @ P))]), 0
-    value = menu_value(P, w, menu)
-    tol = 1e-12 * max(1.0, float(np.abs(w) @ np.abs(P).max(axis=1)))
-    swaps = 0
-    while swaps < max_swaps and (deadline is None or time.perf_counter() < deadline):
-        gain = _swap_gains(P, w, menu)
-        gain[:, menu] = -np.inf
-        r, u = np.unravel_index(int(np.argmax(gain)), gain.shape)
-        if not gain[r, u] > tol:
-            break
-        trial = menu.copy()
-        trial[r] = u
-        trial.sort()
-        trial_value = menu_value(P, w, trial)
-        if not trial_value > value:
-            break                    # float noise in the gain formula: stop rather than cycle
-        menu, value = trial, trial_value
-        swaps += 1
-    return menu, swaps
-
-
-def _swap_gains(P: np.ndarray, w: np.ndarray, menu: np.ndarray) -> np.ndarray:
-    """gain(r, u) for every menu slot r and column u, shape (k, m)."""
-    n, m = P.shape
-    k = menu.size
-    G = np.zeros(m)
-    X = np.zeros((k, m))
-    loss = np.zeros(k)
-    for s in _blocks(n):
-        Pb, wb = P[s], w[s]
-        sub = Pb[:, menu]
-        top2 = np.argpartition(-sub, 1, axis=1)[:, :2]
-        rows = np.arange(sub.shape[0])
-        c1 = top2[:, 0]
-        b1 = sub[rows, c1]
-        b2 = sub[rows, top2[:, 1]]
-        # argpartition puts the largest first, ties aside: keep c1 the arg of b1.
-        swap = b2 > b1
-        c1 = np.where(swap, top2[:, 1], c1)
-        b1, b2 = np.maximum(b1, b2), np.minimum(b1, b2)
-        over1 = np.maximum(Pb - b1[:, None], 0.0)
-        G += wb @ over1
-        loss += np.bincount(c1, weights=wb * (b1 - b2), minlength=k)
-        D = wb[:, None] * (np.maximum(Pb - b2[:, None], 0.0) - over1)
-        X += sp.csr_matrix((np.ones(rows.size), (c1, rows)), shape=(k, rows.size)) @ D
-    return G[None, :] - loss[:, None] + X
-
-
-def _blocks(n: int):
-    return (slice(i, min(i + BLOCK_ROWS, n)) for i in range(0, n, BLOCK_ROWS))
+    state = SwapState(P, w, menu)
+    swaps = local_search(state, deadline=deadline, max_swaps=max_swaps)
+    return np.sort(state.menu), swaps

@@ -1,0 +1,188 @@
+"""Benders decomposition of the radius formulation (formulations/benders.md, B1-B9).
+
+The master keeps only the menu ``y`` (m,) and one value variable per row group; every row's
+LP given ``y`` is solved in closed form and returns the cut (B3)
+
+    theta_i <= V_i + sum_t (P_it - V_i)^+ y_t,
+
+summed over the rows of a group (B4). The master is a Pyomo model handed once to a persistent
+HiGHS object; cuts are appended to it as sparse row blocks (``addRows``), never rebuilt, and
+the LP is re-solved warm from the previous basis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from ..blocks import row_blocks
+from ..heuristics.swap import menu_value
+
+__all__ = ["BendersMaster", "BendersLP", "benders_lp", "row_groups", "separate"]
+
+logger = logging.getLogger(__name__)
+
+
+def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.ndarray, int]:
+    """Group rows for aggregated cuts (B4): by best column overall and best column on ``menu``.
+
+    Rows in a group have similar curves, so their summed cut stays close to their separate
+    cuts. Groups beyond ``max_groups`` are folded together (by modulo). Returns (ids (n,), G).
+    """
+    m = P.shape[1]
+    key = np.concatenate([P[s].argmax(axis=1) * m + menu[P[s][:, menu].argmax(axis=1)]
+                          for s in row_blocks(P.shape[0])])
+    _, ids = np.unique(key, return_inverse=True)
+    ids = ids.ravel() % max_groups
+    return ids, int(ids.max()) + 1
+
+
+def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int
+             ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Cuts (B3) of every row at the master point ``y`` (m,), summed per group (B4).
+
+    V_i is where the row's columns, taken by decreasing profit, fill a total y of 1 (B2).
+    Returns (C (G, m), d (G,), value) with group cut ``theta_g <= d_g + C_g . y`` and
+    ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5).
+    """
+    n, m = P.shape
+    support = np.flatnonzero(y > 1e-12)
+    C = np.zeros((G, m))
+    V = np.empty(n)
+    for s in row_blocks(n):
+        sub = P[s][:, support]
+        order = np.argsort(-sub, axis=1, kind="stable")
+        filled = np.cumsum(y[support][order], axis=1)
+        # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
+        at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
+        V[s] = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
+        by_group = sp.csr_matrix((w[s], (groups[s], np.arange(sub.shape[0]))), shape=(G, sub.shape[0]))
+        C += by_group @ np.maximum(P[s] - V[s, None], 0.0)
+    d = np.bincount(groups, weights=w * V, minlength=G)
+    return C, d, float(d.sum() + C.sum(axis=0) @ y)
+
+
+class BendersMaster:
+    """The master LP (B6): max sum_g theta_g, sum_t y_t = K, 0 <= y <= 1, theta_g <= ub_g, cuts."""
+
+    def __init__(self, m: int, K: int, group_ub: np.ndarray, *, seed: int = 0):
+        model = pyo.ConcreteModel()
+        G = group_ub.size
+        model.y = pyo.Var(range(m), bounds=(0.0, 1.0))
+        model.theta = pyo.Var(range(G), bounds=lambda _, g: (None, float(group_ub[g])))
+        model.obj = pyo.Objective(expr=pyo.quicksum(model.theta[g] for g in range(G)), sense=pyo.maximize)
+        model.card = pyo.Constraint(expr=pyo.quicksum(model.y[t] for t in range(m)) == K)      # (B6)
+        opt = Highs()
+        opt.set_instance(model)
+        self.h = opt._solver_model
+        col = opt._pyomo_var_to_solver_var_map
+        self.y_cols = np.array([col[id(model.y[t])] for t in range(m)])
+        self.theta_cols = np.array([col[id(model.theta[g])] for g in range(G)])
+        for key, value in {"output_flag": False, "log_to_console": False,
+                           "random_seed": int(seed) % 2_147_483_647}.items():
+            self.h.setOptionValue(key, value)
+        self.model, self.cuts = model, 0
+
+    def add_cuts(self, g: np.ndarray, C: np.ndarray, d: np.ndarray) -> None:
+        """Append ``theta_g - C[j] . y <= d[j]`` for each listed group ``g[j]`` (B4)."""
+        nz = C != 0.0
+        counts = nz.sum(axis=1) + 1
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        index = np.empty(counts.sum(), dtype=np.int32)
+        value = np.empty(counts.sum())
+        index[starts] = self.theta_cols[g]
+        value[starts] = 1.0
+        body = np.ones(counts.sum(), dtype=bool)
+        body[starts] = False
+        rows, cols = np.nonzero(nz)
+        index[body] = self.y_cols[cols]
+        value[body] = -C[rows, cols]
+        self.h.addRows(len(g), np.full(len(g), -np.inf), d.astype(np.float64), index.size,
+                       starts.astype(np.int32), index, value)
+        self.cuts += len(g)
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP."""
+        self.h.run()
+        sol = self.h.getSolution()
+        x = np.asarray(sol.col_value)
+        return (float(self.h.getInfo().objective_function_value), x[self.y_cols], x[self.theta_cols],
+                np.asarray(sol.col_dual)[self.y_cols])
+
+
+@dataclass
+class BendersLP:
+    """Result of the cut loop: ``bound`` is valid for every menu of at most K columns."""
+
+    bound: float
+    lp_value: float                   # best LP value found at a master point (B5)
+    menu: np.ndarray                  # best integral menu seen (incumbent)
+    value: float
+    y: np.ndarray                     # last master point (m,)
+    reduced_costs: np.ndarray         # of y at the last master LP (m,)
+    stats: dict = field(default_factory=dict)
+
+
+def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_groups: int = 512,
+               alpha: float = 0.5, max_iter: int = 200, gap_tol: float = 1e-9, lp_tol: float = 1e-7,
+               deadline: float | None = None, seed: int = 0) -> BendersLP:
+    """Solve the LP relaxation of the radius model by aggregated Benders cuts (B7).
+
+    ``menu`` (K,) is a good incumbent: it seeds the stabilization core (in-out, B8) and is
+    improved by rounding master points. Stops when the bound proves the incumbent within
+    ``gap_tol`` (relative), when the LP is solved to ``lp_tol``, after ``max_iter`` rounds, or at
+    ``deadline``.
+    """
+    t0 = time.perf_counter()
+    n, m = P.shape
+    groups, G = row_groups(P, menu, max_groups)
+    best_row = np.concatenate([P[s].max(axis=1) for s in row_blocks(n)])
+    master = BendersMaster(m, K, np.bincount(groups, weights=w * best_row, minlength=G), seed=seed)
+    menu = np.sort(np.asarray(menu, dtype=np.intp))
+    value = menu_value(P, w, menu)
+    core = np.zeros(m)
+    core[menu] = 1.0
+    scale = max(1.0, abs(value))
+    bound, lp_value, y, theta, rc = np.inf, -np.inf, core, None, np.zeros(m)
+    seen = {menu.tobytes()}
+    sep_s = master_s = 0.0
+    it = 0
+    for it in range(1, max_iter + 1):
+        ts = time.perf_counter()
+        point = core if theta is None else alpha * y + (1 - alpha) * core    # (B8)
+        C, d, f = separate(P, w, point, groups, G)
+        cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
+        if cut.size == 0 and point is not y:                                 # no progress: plain Kelley
+            point = y
+            C, d, f = separate(P, w, y, groups, G)
+            cut = np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
+        lp_value = max(lp_value, f)
+        sep_s += time.perf_counter() - ts
+        if cut.size == 0:
+            break                                                            # y is LP optimal
+        master.add_cuts(cut, C[cut], d[cut])
+        core = 0.5 * core + 0.5 * point
+        tm = time.perf_counter()
+        bound_it, y, theta, rc = master.solve()
+        master_s += time.perf_counter() - tm
+        bound = min(bound, bound_it)
+        rounded = np.sort(np.argpartition(-y, K - 1)[:K])                     # (B9) rounding
+        if rounded.tobytes() not in seen:
+            seen.add(rounded.tobytes())
+            v = menu_value(P, w, rounded)
+            if v > value:
+                menu, value = rounded, v
+        if (bound - value <= gap_tol * scale or bound - lp_value <= lp_tol * scale
+                or (deadline is not None and time.perf_counter() >= deadline)):
+            break
+    stats = {"benders_iterations": it, "benders_groups": G, "benders_cuts": master.cuts,
+             "benders_separation_s": sep_s, "benders_master_s": master_s,
+             "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
+    logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
+    return BendersLP(bound, lp_value, menu, value, y, rc, stats)

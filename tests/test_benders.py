@@ -1,0 +1,70 @@
+"""The Benders LP cut loop: valid bounds, the radius LP's value, and the master's cut rows."""
+
+import numpy as np
+import pytest
+
+from coarse_mip.datasets import FAMILIES, synthetic_profits
+from coarse_mip.exact import radius
+from coarse_mip.exact.benders import BendersMaster, benders_lp, separate
+from coarse_mip.exact.highs import run_highs
+from coarse_mip.heuristics.enumerate import enumerate_menus
+
+
+def row_lp(p, y):
+    """max sum_t p_t x_t s.t. sum_t x_t = 1, 0 <= x <= y: fill by decreasing profit."""
+    left, value = 1.0, 0.0
+    for t in np.argsort(-p, kind="stable"):
+        take = min(left, y[t])
+        value, left = value + take * p[t], left - take
+    return value
+
+
+def radius_lp(P, w, K):
+    nodes = radius.radius_nodes(P, w, K)
+    return run_highs(radius.build_model(nodes, P.shape[1], K, relax=True), []).bound
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cut_loop_reaches_the_radius_lp_and_bounds_the_optimum(family):
+    rng = np.random.default_rng(0)
+    for seed in range(12):
+        n, m = int(rng.integers(5, 60)), int(rng.integers(3, 12))
+        K = int(rng.integers(1, m))
+        P = synthetic_profits(n, m, family, seed=seed)
+        w = rng.random(n) + 0.2
+        _, opt = enumerate_menus(P, w, K)
+        lp = benders_lp(P, w, K, np.arange(K), gap_tol=0.0, max_groups=1 + seed % 7)
+        scale = max(1.0, abs(opt))
+        assert lp.bound >= opt - 1e-9 * scale                     # a relaxation
+        assert lp.value <= opt + 1e-9 * scale                      # the incumbent is a real menu
+        assert lp.value == pytest.approx(w @ P[:, lp.menu].max(axis=1), rel=1e-12)
+        assert lp.bound == pytest.approx(radius_lp(P, w, K), rel=1e-7, abs=1e-7)
+
+
+def test_separation_is_tight_at_its_point_and_valid_elsewhere():
+    rng = np.random.default_rng(3)
+    P = synthetic_profits(200, 9, "noisy", seed=3)
+    w = rng.random(200) + 0.1
+    groups = rng.integers(0, 4, size=200)
+    y = rng.dirichlet(np.ones(9)) * 3
+    y = np.minimum(y, 1.0)
+    y *= 3 / y.sum()                                               # sum(y) = K = 3, y <= 1 (close)
+    y = np.clip(y, 0, 1)
+    C, d, f = separate(P, w, y, groups, 4)
+    assert f == pytest.approx((d + C @ y).sum())
+    assert f == pytest.approx(sum(wi * row_lp(p, y) for wi, p in zip(w, P)))   # tight at y
+    for _ in range(50):                                            # every integral menu obeys the cuts
+        menu = rng.choice(9, size=3, replace=False)
+        z = np.zeros(9)
+        z[menu] = 1
+        value = np.bincount(groups, weights=w * P[:, menu].max(axis=1), minlength=4)
+        assert (value <= d + C @ z + 1e-9).all()
+
+
+def test_master_cut_rows_land_in_highs():
+    master = BendersMaster(4, 2, np.array([10.0, 10.0]))
+    master.add_cuts(np.array([0, 1]), np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 3.0, 0.0, 0.0]]), np.array([0.5, 1.0]))
+    value, y, theta, _ = master.solve()
+    assert master.h.getNumRow() == 3 and master.cuts == 2
+    assert theta[0] <= 0.5 + y[0] + 2 * y[2] + 1e-9 and theta[1] <= 1.0 + 3 * y[1] + 1e-9
+    assert value == pytest.approx(0.5 + 1.0 + 2.0 + 3.0)          # y = e_2 + e_1
