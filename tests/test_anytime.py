@@ -26,16 +26,26 @@ def test_no_highs_incumbent_falls_back_to_greedy(monkeypatch):
 
     monkeypatch.setattr(exact, "run_highs", no_solution)
     P = synthetic_profits(100, 10, "noisy", seed=1)
-    sol = cm.solve(P, 3, "exact", time_limit=1)
+    sol = cm.solve(P, 3, "exact", formulation="radius", time_limit=1)
     greedy = cm.solve(P, 3, "greedy")
     assert sol.objective == pytest.approx(greedy.objective)
-    assert sol.status == "feasible" and sol.stats["incumbent"] == "greedy"
+    assert sol.status == "feasible" and sol.stats["incumbent"] == "start"
     # The bound falls back to full personalization, never below the objective.
     assert sol.bound == pytest.approx(cm.Problem.from_data(P).full_value())
 
 
 def test_mip_gap_is_recorded_and_respected():
     P = synthetic_profits(300, 12, "noisy", seed=4)
-    sol = cm.solve(P, 4, "exact", mip_gap=0.05)
+    sol = cm.solve(P, 4, "exact", formulation="radius", mip_gap=0.05)
     assert sol.stats["mip_gap"] == 0.05 and sol.stats["highs_options"]["mip_rel_gap"] == 0.05
     assert sol.status == "optimal" and sol.gap <= 0.05 + 1e-9
+
+
+@pytest.mark.parametrize("time_limit", [0.01, 0.5])
+def test_benders_time_limit_keeps_a_valid_bound(time_limit):
+    P = synthetic_profits(3000, 40, "uniform", seed=2)
+    sol = cm.solve(P, 4, "exact", formulation="benders", time_limit=time_limit)
+    sol.check(P, 4)
+    assert sol.status in ("feasible", "optimal") and sol.bound >= sol.objective
+    lp = cm.solve(P, 4, "heuristic")
+    assert sol.bound >= lp.objective - 1e-9 * abs(lp.objective)

@@ -17,7 +17,7 @@ def test_exact_matches_enumeration(family):
         P, K, w = random_instance(seed, family)
         truth = cm.solve(P, K, "enumerate", weights=w)
         assert truth.status == "optimal"
-        for formulation in ("radius", "strong"):
+        for formulation in ("radius", "strong", "benders"):
             sol = cm.solve(P, K, "exact", weights=w, formulation=formulation)
             sol.check(P, K, w)
             assert sol.status == "optimal", (seed, formulation)
@@ -31,7 +31,7 @@ def test_formulations_without_reductions(family):
     for seed in SEEDS[::3]:
         P, K, w = random_instance(seed, family)
         truth = cm.solve(P, K, "enumerate", weights=w)
-        for formulation in ("radius", "strong"):
+        for formulation in ("radius", "strong", "benders"):
             sol = cm.solve(P, K, "exact", weights=w, formulation=formulation, reduce=False)
             assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9), (seed, formulation)
 

@@ -1,8 +1,11 @@
-"""Exact engine: reductions, a Pyomo formulation, HiGHS, and an incumbent that never loses.
+"""Exact engine: reductions, then a compact MIP or Benders, and an incumbent that never loses.
 
-The flow of :func:`exact_engine`: exact reductions (``coarse_mip.reductions``) -> greedy
-menu (warm start and fallback incumbent) -> build the chosen formulation -> HiGHS ->
-the better of HiGHS' incumbent and the greedy menu, paired with HiGHS' proven bound.
+* ``formulation="radius"`` / ``"strong"``: exact reductions -> greedy menu (warm start and
+  fallback incumbent) -> the compact Pyomo model -> HiGHS.
+* ``formulation="benders"`` (formulations/benders.md): the heuristic's menu -> the Benders LP
+  cut loop (bound, better roundings) -> VNS if a gap is left -> reduced-cost fixing (B10) ->
+  the radius MIP on the surviving columns, warm started.
+* ``formulation="auto"``: radius on small models, Benders otherwise (:data:`AUTO_RADIUS_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -13,18 +16,24 @@ import time
 import numpy as np
 
 from ..engine import EngineResult
+from ..heuristics.engines import search_menu
 from ..heuristics.greedy import greedy_menu, pad_menu
 from ..heuristics.swap import menu_value
 from ..problem import Problem
-from ..reductions import reduce_problem
+from ..reductions import identical_rows, reduce_problem
 from . import radius, strong
+from .benders import benders_lp
 from .highs import run_highs
 
-__all__ = ["exact_engine", "FORMULATIONS"]
+__all__ = ["exact_engine", "FORMULATIONS", "AUTO_RADIUS_ENTRIES"]
 
 logger = logging.getLogger(__name__)
 
-FORMULATIONS = ("auto", "radius", "strong")
+FORMULATIONS = ("auto", "benders", "radius", "strong")
+
+#: ``auto`` builds the radius model directly when the reduced matrix has at most this many
+#: entries (its build and root LP then take well under a second); Benders above.
+AUTO_RADIUS_ENTRIES = 20_000
 
 
 def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, mip_gap: float = 0.0,
@@ -32,27 +41,38 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
                  verbose: bool = False, reduce: bool = True) -> EngineResult:
     """Solve to proven optimality (or to ``mip_gap``, or until ``time_limit`` seconds).
 
-    ``formulation``: "radius" (aggregated Elloumi, formulations/radius.md), "strong"
-    (formulations/strong.md), or "auto" (radius). ``reduce=False`` skips row merging and
-    column dominance (for testing the formulations on raw data).
+    ``reduce=False`` skips row merging and column dominance (for testing the formulations on
+    raw data).
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
     t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
     red = reduce_problem(problem, merge_rows=reduce, drop_dominated=reduce)
     P, w = red.profits, red.weights
-    m = P.shape[1]
     stats = {"formulation": formulation, **red.stats(problem)}
-    if K >= m:
+    if K >= P.shape[1]:
         # Every surviving column fits on the menu: full personalization is optimal.
         stats["formulation"] = "trivial (K >= surviving columns)"
         return EngineResult(red.columns, problem.full_value(), stats)
-
-    menu = greedy_menu(P, w, K)
-    greedy_value = menu_value(P, w, menu)
-    full = pad_menu(menu, K, m)
-    name = "radius" if formulation == "auto" else formulation
+    name = formulation
+    if name == "auto":
+        name = "radius" if P.size <= AUTO_RADIUS_ENTRIES else "benders"
     stats["formulation"] = name
+    options = dict(deadline=deadline, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
+    if name == "benders":
+        menu, bound = _benders(P, w, K, stats, **options)
+    else:
+        menu = greedy_menu(P, w, K)
+        menu, bound = _compact(P, w, K, name, menu, stats, **options)
+    return EngineResult(red.columns[menu], bound, stats)
+
+
+def _compact(P, w, K, name, menu, stats, *, deadline, mip_gap, threads, seed, verbose):
+    """Solve the radius or strong model from ``menu``; returns (best menu, HiGHS' bound)."""
+    m = P.shape[1]
+    value = menu_value(P, w, menu)
+    full = pad_menu(menu, K, m)
     t1 = time.perf_counter()
     if name == "radius":
         nodes = radius.radius_nodes(P, w, K)
@@ -63,17 +83,60 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
         model = strong.build_model(P, w, K)
         start = strong.start_values(model, P, full)
     stats["build_s"] = time.perf_counter() - t1
-
-    remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
+    remaining = None if deadline is None else max(0.0, deadline - time.perf_counter())
     run = run_highs(model, [model.y[t] for t in range(m)], start=start, time_limit=remaining,
                     mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
     stats.update(run.stats)
-    stats["greedy_objective"] = greedy_value
-    stats["incumbent"] = "greedy"
+    stats["start_objective"] = value
+    stats["incumbent"] = "start"
     if run.values is not None:
         chosen = np.flatnonzero(run.values > 0.5)
-        if chosen.size and menu_value(P, w, chosen) > greedy_value:
+        if chosen.size and menu_value(P, w, chosen) > value:
             menu = chosen
             stats["incumbent"] = "highs"
-    return EngineResult(red.columns[menu], run.bound, stats)
+    return menu, run.bound
 
+
+def _benders(P, w, K, stats, *, deadline, mip_gap, threads, seed, verbose):
+    """Heuristic menu -> Benders LP -> VNS -> reduced-cost fixing (B10) -> radius MIP."""
+    rng = np.random.default_rng(seed)
+    found = {}
+
+    def bounder(menu):
+        found["lp"] = lp = benders_lp(P, w, K, menu, seed=seed, deadline=deadline)
+        return (lp.menu if lp.value > menu_value(P, w, menu) else menu), lp.bound
+
+    t1 = time.perf_counter()
+    menu, figures = search_menu(P, w, K, rng, bounder, deadline=deadline)
+    lp = found["lp"]
+    value = menu_value(P, w, menu)
+    stats.update(figures, **lp.stats, lp_bound=lp.bound, heuristic_objective=value,
+                 heuristic_s=time.perf_counter() - t1 - lp.stats["benders_s"])
+    scale = max(1.0, abs(value))
+    if value >= lp.bound - max(mip_gap * abs(value), 1e-9 * scale):
+        stats["finish"] = "LP bound"
+        return menu, lp.bound
+    if deadline is not None and time.perf_counter() >= deadline:
+        stats["finish"] = "time limit before the MIP"
+        return menu, lp.bound
+    # (B10) a column whose reduced cost says y_t = 1 caps the value below the incumbent's
+    # appears in no better menu: drop it (with a margin for LP round-off).
+    keep = lp.master_value + lp.reduced_costs >= value - 1e-7 * scale
+    keep[menu] = True
+    cols = np.flatnonzero(keep)
+    stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish="radius MIP on surviving columns")
+    if cols.size <= K:
+        return menu, value                # only the incumbent's columns can do as well
+    first, inverse = identical_rows(P[:, cols])
+    Pr = np.ascontiguousarray(P[first][:, cols])
+    wr = np.bincount(inverse, weights=w, minlength=first.size)
+    stats["finish_rows"] = int(first.size)
+    chosen, mip_bound = _compact(Pr, wr, K, "radius", np.searchsorted(cols, menu), stats,
+                                 deadline=deadline, mip_gap=mip_gap, threads=threads, seed=seed,
+                                 verbose=verbose)
+    chosen = cols[chosen]
+    if menu_value(P, w, chosen) > value:
+        menu = chosen
+    # Menus using a dropped column are worth less than the incumbent, so the bound is the
+    # restricted MIP's bound or the incumbent, whichever is higher (and never above the LP).
+    return menu, min(lp.bound, max(mip_bound, value))

@@ -125,7 +125,8 @@ class BendersLP:
     menu: np.ndarray                  # best integral menu seen (incumbent)
     value: float
     y: np.ndarray                     # last master point (m,)
-    reduced_costs: np.ndarray         # of y at the last master LP (m,)
+    master_value: float               # objective of the last master LP
+    reduced_costs: np.ndarray         # of y at the last master LP (m,): value <= master_value + rc_t if y_t = 1
     stats: dict = field(default_factory=dict)
 
 
@@ -149,7 +150,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     core = np.zeros(m)
     core[menu] = 1.0
     scale = max(1.0, abs(value))
-    bound, lp_value, y, theta, rc = np.inf, -np.inf, core, None, np.zeros(m)
+    bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
     seen = {menu.tobytes()}
     sep_s = master_s = 0.0
     it = 0
@@ -185,4 +186,4 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
-    return BendersLP(bound, lp_value, menu, value, y, rc, stats)
+    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, stats)

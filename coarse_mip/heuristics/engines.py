@@ -23,7 +23,7 @@ from .lloyd import lloyd_menu
 from .swap import menu_value, swap_search
 from .vns import vns
 
-__all__ = ["enumerate_engine", "greedy_engine", "heuristic_engine", "lloyd_engine"]
+__all__ = ["enumerate_engine", "greedy_engine", "heuristic_engine", "lloyd_engine", "search_menu"]
 
 BOUNDS = ("lp", "none")
 
@@ -44,34 +44,47 @@ def greedy_engine(problem: Problem, K: int, **_) -> EngineResult:
 def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
                      shakes: int = 200, patience: int = 30, bound: str = "lp",
                      sample_rows: int = 20_000, **_) -> EngineResult:
-    """Greedy + swap local search, the bound, then VNS shakes while the bound leaves a gap.
-
-    Above ``sample_rows`` rows the search runs on a seeded row sample and its menu is then
-    polished by swaps on all rows (the value and the bound are always those of all rows).
-    ``time_limit`` covers the whole run.
-    """
+    """Greedy + swap local search, the bound, then VNS shakes while the bound leaves a gap
+    (see :func:`search_menu`). ``time_limit`` covers the whole run."""
     def search(P, w, k, rng, deadline, bounder):
-        full_P, full_w = P, w
-        if P.shape[0] > sample_rows:
-            rows = np.sort(rng.choice(P.shape[0], size=sample_rows, replace=False))
-            P, w = P[rows], w[rows]
-        menu, swaps = swap_search(P, w, pad_menu(greedy_menu(P, w, k), k, P.shape[1]), deadline=deadline)
-        sampled = P is not full_P
-        if sampled:
-            menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
-            swaps += polish
-        menu, target = bounder(menu)
-        if menu_value(full_P, full_w, menu) >= target - 1e-9 * max(1.0, abs(target)):
-            return menu, {"swaps": swaps, "shakes": 0, "shake_improvements": 0}
-        menu, figures = vns(P, w, menu, rng, shakes=shakes, patience=patience,
-                            target=np.inf if sampled else target, deadline=deadline)
-        if sampled:
-            menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
-            figures.update(sample_rows=sample_rows, polish_swaps=polish)
-        figures["swaps"] += swaps
-        return menu, figures
+        return search_menu(P, w, k, rng, bounder, shakes=shakes, patience=patience,
+                           sample_rows=sample_rows, deadline=deadline)
 
     return _run_heuristic(problem, K, time_limit, seed, bound, search)
+
+
+def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, bounder, *,
+                shakes: int = 200, patience: int = 30, sample_rows: int = 20_000,
+                deadline: float | None = None) -> tuple[np.ndarray, dict]:
+    """Greedy + best-improvement swaps, then ``bounder(menu) -> (menu, bound)``, then VNS
+    shakes unless the bound already proves the menu optimal.
+
+    Above ``sample_rows`` rows the descent and the shakes run on a seeded row sample and each
+    resulting menu is polished by swaps on all rows; values and bounds are always those of all
+    rows. ``P`` (n, m), ``w`` (n,) > 0, ``1 <= K < m``. Returns (sorted menu (K,), figures).
+    """
+    full_P, full_w = P, w
+    sampled = P.shape[0] > sample_rows
+    if sampled:
+        rows = np.sort(rng.choice(P.shape[0], size=sample_rows, replace=False))
+        P, w = P[rows], w[rows]
+    menu, swaps = swap_search(P, w, pad_menu(greedy_menu(P, w, K), K, P.shape[1]), deadline=deadline)
+    if sampled:
+        menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
+        swaps += polish
+    menu, target = bounder(menu)
+    value = menu_value(full_P, full_w, menu)
+    if value >= target - 1e-9 * max(1.0, abs(target)):
+        return menu, {"swaps": swaps, "shakes": 0, "shake_improvements": 0}
+    shaken, figures = vns(P, w, menu, rng, shakes=shakes, patience=patience,
+                          target=np.inf if sampled else target, deadline=deadline)
+    figures["swaps"] += swaps
+    if sampled:                      # better on the sample is not always better on all rows
+        shaken, polish = swap_search(full_P, full_w, shaken, deadline=deadline)
+        figures.update(sample_rows=sample_rows, polish_swaps=polish)
+        if menu_value(full_P, full_w, shaken) <= value:
+            return menu, figures
+    return shaken, figures
 
 
 def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
