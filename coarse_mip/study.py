@@ -264,9 +264,9 @@ def _losses(table: pd.DataFrame) -> str:
     lost = wide.index[wide["exact"] < best]
     if not len(lost):
         return f"exact >= every baseline at every K = 1..{wide.index.max()}"
-    return "exact loses at " + "; ".join(
-        f"K={K}: {100 * wide.loc[K, 'exact']:.2f}% < {wide.loc[K, baselines].idxmax()} {100 * best[K]:.2f}%"
-        for K in lost) + "; wins or ties at every other K"
+    losses = "; ".join(f"K={K}: {100 * wide.loc[K, 'exact']:.2f}% < {wide.loc[K, baselines].idxmax()} "
+                       f"{100 * best[K]:.2f}%" for K in lost)
+    return f"exact loses at {losses}" + ("; wins or ties at every other K" if len(lost) < len(wide) else "")
 
 
 def plot_study(table: pd.DataFrame, path) -> Path:
@@ -283,14 +283,15 @@ def plot_study(table: pd.DataFrame, path) -> Path:
     -------
     Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure on the Agg canvas: no display needed, pyplot's global backend untouched.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharex=True)
+    fig = Figure(figsize=(11, 4.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, sharex=True)
     for ax, column, title in ((axes[0], "est_share", "in sample: estimated / estimated full"),
                               (axes[1], "true_share", "held out: true / true full personalization")):
         for name in POLICIES:
@@ -304,5 +305,4 @@ def plot_study(table: pd.DataFrame, path) -> Path:
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
