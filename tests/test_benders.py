@@ -50,7 +50,7 @@ def test_separation_is_tight_at_its_point_and_valid_elsewhere():
     y = np.minimum(y, 1.0)
     y *= 3 / y.sum()                                               # sum(y) = K = 3, y <= 1 (close)
     y = np.clip(y, 0, 1)
-    C, d, f = separate(P, w, y, groups, 4)
+    C, d, f, _ = separate(P, w, y, groups, 4)
     assert f == pytest.approx((d + C @ y).sum())
     assert f == pytest.approx(sum(wi * row_lp(p, y) for wi, p in zip(w, P)))   # tight at y
     for _ in range(50):                                            # every integral menu obeys the cuts

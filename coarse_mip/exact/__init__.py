@@ -4,7 +4,7 @@
   fallback incumbent) -> the compact Pyomo model -> HiGHS.
 * ``formulation="benders"`` (formulations/benders.md): the heuristic's menu -> the Benders LP
   cut loop (bound, better roundings) -> VNS if a gap is left -> reduced-cost fixing (B10) ->
-  the radius MIP on the surviving columns, warm started.
+  Lagrangian branch and bound on the surviving columns (B11-B13), warm from the LP's levels.
 * ``formulation="auto"``: radius on small models, Benders otherwise (:data:`AUTO_RADIUS_ENTRIES`).
 """
 
@@ -23,6 +23,7 @@ from ..problem import Problem
 from ..reductions import identical_rows, reduce_problem
 from . import radius, strong
 from .benders import benders_lp
+from .branch import branch_and_bound
 from .highs import run_highs
 
 __all__ = ["exact_engine", "FORMULATIONS", "AUTO_RADIUS_ENTRIES"]
@@ -98,7 +99,7 @@ def _compact(P, w, K, name, menu, stats, *, deadline, mip_gap, threads, seed, ve
 
 
 def _benders(P, w, K, stats, *, deadline, mip_gap, threads, seed, verbose):
-    """Heuristic menu -> Benders LP -> VNS -> reduced-cost fixing (B10) -> radius MIP."""
+    """Heuristic menu -> Benders LP -> VNS -> reduced-cost fixing (B10) -> branch and bound."""
     rng = np.random.default_rng(seed)
     found = {}
 
@@ -124,19 +125,20 @@ def _benders(P, w, K, stats, *, deadline, mip_gap, threads, seed, verbose):
     keep = lp.master_value + lp.reduced_costs >= value - 1e-7 * scale
     keep[menu] = True
     cols = np.flatnonzero(keep)
-    stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish="radius MIP on surviving columns")
+    stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish="branch and bound")
     if cols.size <= K:
         return menu, value                # only the incumbent's columns can do as well
     first, inverse = identical_rows(P[:, cols])
     Pr = np.ascontiguousarray(P[first][:, cols])
     wr = np.bincount(inverse, weights=w, minlength=first.size)
-    stats["finish_rows"] = int(first.size)
-    chosen, mip_bound = _compact(Pr, wr, K, "radius", np.searchsorted(cols, menu), stats,
-                                 deadline=deadline, mip_gap=mip_gap, threads=threads, seed=seed,
-                                 verbose=verbose)
+    mu = np.full(first.size, -np.inf)
+    np.maximum.at(mu, inverse, lp.levels)          # merged rows: any one level is valid (B11)
+    chosen, _, bb_bound, figures = branch_and_bound(Pr, wr, K, np.searchsorted(cols, menu), mu,
+                                                    deadline=deadline, gap_tol=mip_gap)
+    stats.update(figures, finish_rows=int(first.size))
     chosen = cols[chosen]
     if menu_value(P, w, chosen) > value:
         menu = chosen
     # Menus using a dropped column are worth less than the incumbent, so the bound is the
-    # restricted MIP's bound or the incumbent, whichever is higher (and never above the LP).
-    return menu, min(lp.bound, max(mip_bound, value))
+    # restricted search's bound or the incumbent, whichever is higher (never above the LP).
+    return menu, min(lp.bound, max(bb_bound, value))

@@ -44,11 +44,11 @@ def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.nda
 
 
 def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int
-             ) -> tuple[np.ndarray, np.ndarray, float]:
+             ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Cuts (B3) of every row at the master point ``y`` (m,), summed per group (B4).
 
     V_i is where the row's columns, taken by decreasing profit, fill a total y of 1 (B2).
-    Returns (C (G, m), d (G,), value) with group cut ``theta_g <= d_g + C_g . y`` and
+    Returns (C (G, m), d (G,), value, V (n,)) with group cut ``theta_g <= d_g + C_g . y`` and
     ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5).
     """
     n, m = P.shape
@@ -65,7 +65,7 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
         by_group = sp.csr_matrix((w[s], (groups[s], np.arange(sub.shape[0]))), shape=(G, sub.shape[0]))
         C += by_group @ np.maximum(P[s] - V[s, None], 0.0)
     d = np.bincount(groups, weights=w * V, minlength=G)
-    return C, d, float(d.sum() + C.sum(axis=0) @ y)
+    return C, d, float(d.sum() + C.sum(axis=0) @ y), V
 
 
 class BendersMaster:
@@ -127,6 +127,7 @@ class BendersLP:
     y: np.ndarray                     # last master point (m,)
     master_value: float               # objective of the last master LP
     reduced_costs: np.ndarray         # of y at the last master LP (m,): value <= master_value + rc_t if y_t = 1
+    levels: np.ndarray                # row levels V (n,) at the best LP point: Lagrangian multipliers
     stats: dict = field(default_factory=dict)
 
 
@@ -152,18 +153,20 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     scale = max(1.0, abs(value))
     bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
     seen = {menu.tobytes()}
+    levels = None
     sep_s = master_s = 0.0
     it = 0
     for it in range(1, max_iter + 1):
         ts = time.perf_counter()
         point = core if theta is None else alpha * y + (1 - alpha) * core    # (B8)
-        C, d, f = separate(P, w, point, groups, G)
+        C, d, f, V = separate(P, w, point, groups, G)
         cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
         if cut.size == 0 and point is not y:                                 # no progress: plain Kelley
             point = y
-            C, d, f = separate(P, w, y, groups, G)
+            C, d, f, V = separate(P, w, y, groups, G)
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
-        lp_value = max(lp_value, f)
+        if f > lp_value:
+            lp_value, levels = f, V
         sep_s += time.perf_counter() - ts
         if cut.size == 0:
             break                                                            # y is LP optimal
@@ -186,4 +189,4 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
-    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, stats)
+    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, levels, stats)

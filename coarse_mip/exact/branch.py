@@ -1,0 +1,123 @@
+"""Depth-first branch and bound on the menu with Lagrangian node bounds (formulations/benders.md,
+B11-B13; Beasley 1993).
+
+For any multipliers ``mu`` (n,) and a node that forces the columns F1 in and F0 out,
+
+    L(mu) = sum_i w_i mu_i + sum_{t in F1} rho_t + (sum of the K - |F1| largest free rho_t),
+    rho_t = sum_i w_i (P_it - mu_i)^+                                                 (B11)
+
+bounds every menu of the node, because max_{t in S} P_it <= mu_i + sum_{t in S} (P_it - mu_i)^+.
+A few subgradient steps per node (warm from the parent's multipliers) tighten it; penalty
+tests fix columns in or out (B12); the Lagrangian menu F1 + top is a feasible menu (B13).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["branch_and_bound"]
+
+
+def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
+                     deadline: float | None = None, root_iter: int = 300, node_iter: int = 20,
+                     gap_tol: float = 1e-9) -> tuple[np.ndarray, float, float, dict]:
+    """Prove (or improve) ``menu`` (K,) on profits ``P`` (n, m), weights ``w`` (n,) > 0, K < m.
+
+    ``mu`` (n,) are starting multipliers (e.g. the LP's row levels). Returns (best menu, its
+    value, a valid upper bound on every menu of at most K columns, figures). Without a
+    deadline the search is complete and the bound equals the value.
+    """
+    n, m = P.shape
+    menu = np.sort(np.asarray(menu, dtype=np.intp))
+    value = float(w @ P[:, menu].max(axis=1))
+    tol = gap_tol * max(1.0, abs(value))
+    # Each stack entry: (forced-in mask, forced-out mask, multipliers, bound inherited).
+    stack = [(np.zeros(m, bool), np.zeros(m, bool), np.asarray(mu, dtype=np.float64), np.inf)]
+    nodes, pruned, iters = 0, 0, root_iter
+    timed_out = False
+    while stack:
+        if deadline is not None and time.perf_counter() >= deadline:
+            timed_out = True
+            break
+        inside, outside, mu, parent = stack.pop()
+        if parent <= value + tol:
+            pruned += 1
+            continue
+        nodes += 1
+        bound, mu, rho, top = _node_bound(P, w, K, inside, outside, mu, value, iters)
+        iters = node_iter
+        candidate = np.flatnonzero(inside | top)
+        if candidate.size:
+            v = float(w @ P[:, candidate].max(axis=1))                                # (B13)
+            if v > value:
+                menu, value = candidate, v
+                tol = gap_tol * max(1.0, abs(value))
+        if bound <= value + tol:
+            pruned += 1
+            continue
+        free_top = np.flatnonzero(top)
+        free = ~(inside | outside)
+        others = np.where(free & ~top, rho, -np.inf)
+        nxt = others.max() if others.size else -np.inf
+        kth = rho[free_top].min() if free_top.size else np.inf
+        # (B12) penalty tests: dropping a top column for the next best, or swapping a
+        # non-top column in for the weakest top one, must still beat the incumbent.
+        outside = outside | (free & ~top & (bound - kth + rho <= value + tol))
+        must = top & (bound - rho + max(nxt, 0.0) <= value + tol)
+        inside = inside | must
+        top = top & ~must
+        k_free = K - int(inside.sum())
+        if k_free <= 0 or int((~(inside | outside)).sum()) <= k_free:
+            # The node's menu is decided: the forced columns, plus every free one if they fit.
+            leaf = np.flatnonzero(inside if k_free <= 0 else ~outside)
+            v = float(w @ P[:, leaf].max(axis=1))
+            if v > value:
+                menu, value = leaf, v
+            continue
+        t = int(np.flatnonzero(top)[np.argmax(rho[top])])
+        out_child = outside.copy()
+        out_child[t] = True
+        in_child = inside.copy()
+        in_child[t] = True
+        stack.append((inside, out_child, mu, bound))          # explored second
+        stack.append((in_child, outside, mu, bound))          # dive: force the strongest column in
+    open_bound = max((entry[3] for entry in stack), default=-np.inf)
+    bound = value if not timed_out else max(value, open_bound)
+    return np.sort(menu), value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
+                                         "bb_complete": not timed_out}
+
+
+def _node_bound(P, w, K, inside, outside, mu, target, iters):
+    """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target``.
+
+    Returns (bound, its multipliers, its rho (m,), its top free columns as a mask (m,)).
+    """
+    n, m = P.shape
+    k_free = K - int(inside.sum())
+    free = ~(inside | outside)
+    best = (np.inf, mu, None, None)
+    theta, since = 1.0, 0
+    mu = mu.copy()
+    for _ in range(max(1, iters)):
+        rho = w @ np.maximum(P - mu[:, None], 0.0)
+        top = np.zeros(m, bool)
+        if k_free > 0:
+            cand = np.flatnonzero(free)
+            top[cand[np.argsort(-rho[cand], kind="stable")[:k_free]]] = True
+        L = float(w @ mu + rho[inside].sum() + rho[top].sum())
+        if L < best[0]:
+            best, since = (L, mu.copy(), rho, top), 0
+        else:
+            since += 1
+            if since >= 5:
+                theta, since = theta / 2, 0
+        if L <= target:
+            break
+        g = w * (1.0 - (P[:, inside | top] > mu[:, None]).sum(axis=1))
+        norm = float(g @ g)
+        if norm == 0.0:
+            break
+        mu -= theta * (L - target) / norm * g
+    return best
