@@ -9,6 +9,8 @@ from coarse_mip.datasets import FAMILIES
 from .conftest import random_instance
 
 SEEDS = range(45)          # 45 seeds x 5 families = 225 instances per engine variant
+#: (formulation, how Benders finishes): every exact path.
+VARIANTS = [("radius", "auto"), ("strong", "auto"), ("benders", "branch"), ("benders", "radius")]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -17,8 +19,8 @@ def test_exact_matches_enumeration(family):
         P, K, w = random_instance(seed, family)
         truth = cm.solve(P, K, "enumerate", weights=w)
         assert truth.status == "optimal"
-        for formulation in ("radius", "strong", "benders"):
-            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation)
+        for formulation, finish in VARIANTS:
+            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation, finish=finish)
             sol.check(P, K, w)
             assert sol.status == "optimal", (seed, formulation)
             assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9), (seed, formulation)
@@ -31,8 +33,8 @@ def test_formulations_without_reductions(family):
     for seed in SEEDS[::3]:
         P, K, w = random_instance(seed, family)
         truth = cm.solve(P, K, "enumerate", weights=w)
-        for formulation in ("radius", "strong", "benders"):
-            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation, reduce=False)
+        for formulation, finish in VARIANTS:
+            sol = cm.solve(P, K, "exact", weights=w, formulation=formulation, finish=finish, reduce=False)
             assert sol.objective == pytest.approx(truth.objective, rel=1e-9, abs=1e-9), (seed, formulation)
 
 

@@ -4,7 +4,8 @@
   fallback incumbent) -> the compact Pyomo model -> HiGHS.
 * ``formulation="benders"`` (formulations/benders.md): the heuristic's menu -> the Benders LP
   cut loop (bound, better roundings) -> VNS if a gap is left -> reduced-cost fixing (B10) ->
-  Lagrangian branch and bound on the surviving columns (B11-B13), warm from the LP's levels.
+  Lagrangian branch and bound (B11-B13, K <= 10) or the radius MIP (K > 10) on the surviving
+  columns.
 * ``formulation="auto"``: radius on small models, Benders otherwise (:data:`AUTO_RADIUS_ENTRIES`).
 """
 
@@ -31,6 +32,11 @@ __all__ = ["exact_engine", "FORMULATIONS", "AUTO_RADIUS_ENTRIES"]
 logger = logging.getLogger(__name__)
 
 FORMULATIONS = ("auto", "benders", "radius", "strong")
+FINISHES = ("auto", "branch", "radius")
+
+#: The Benders flow finishes with branch and bound up to this K and with the radius MIP above
+#: (OR-Library: branch and bound wins for p <= 10, the radius MIP for p >= 20).
+AUTO_BRANCH_K = 10
 
 #: ``auto`` builds the radius model directly when the reduced matrix has at most this many
 #: entries (its build and root LP then take well under a second); Benders above.
@@ -39,14 +45,18 @@ AUTO_RADIUS_ENTRIES = 20_000
 
 def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, mip_gap: float = 0.0,
                  seed: int = 0, formulation: str = "auto", threads: int | None = None,
-                 verbose: bool = False, reduce: bool = True) -> EngineResult:
+                 verbose: bool = False, reduce: bool = True, finish: str = "auto") -> EngineResult:
     """Solve to proven optimality (or to ``mip_gap``, or until ``time_limit`` seconds).
 
+    ``finish`` (Benders only): "branch" (formulations/benders.md B11-B13), "radius" (the radius
+    MIP on the columns that survive B10), or "auto" (branch up to ``AUTO_BRANCH_K``).
     ``reduce=False`` skips row merging and column dominance (for testing the formulations on
     raw data).
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    if finish not in FINISHES:
+        raise ValueError(f"finish must be one of {FINISHES}, got {finish!r}")
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     red = reduce_problem(problem, merge_rows=reduce, drop_dominated=reduce)
@@ -62,7 +72,7 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
     stats["formulation"] = name
     options = dict(deadline=deadline, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
     if name == "benders":
-        menu, bound = _benders(P, w, K, stats, **options)
+        menu, bound = _benders(P, w, K, stats, finish=finish, **options)
     else:
         menu = greedy_menu(P, w, K)
         menu, bound = _compact(P, w, K, name, menu, stats, **options)
@@ -98,8 +108,9 @@ def _compact(P, w, K, name, menu, stats, *, deadline, mip_gap, threads, seed, ve
     return menu, run.bound
 
 
-def _benders(P, w, K, stats, *, deadline, mip_gap, threads, seed, verbose):
-    """Heuristic menu -> Benders LP -> VNS -> reduced-cost fixing (B10) -> branch and bound."""
+def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbose):
+    """Heuristic menu -> Benders LP -> VNS -> reduced-cost fixing (B10) -> branch and bound or
+    the radius MIP on the surviving columns."""
     rng = np.random.default_rng(seed)
     found = {}
 
@@ -125,20 +136,27 @@ def _benders(P, w, K, stats, *, deadline, mip_gap, threads, seed, verbose):
     keep = lp.master_value + lp.reduced_costs >= value - 1e-7 * scale
     keep[menu] = True
     cols = np.flatnonzero(keep)
-    stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish="branch and bound")
+    finisher = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "radius")
+    stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish=finisher)
     if cols.size <= K:
         return menu, value                # only the incumbent's columns can do as well
     first, inverse = identical_rows(P[:, cols])
     Pr = np.ascontiguousarray(P[first][:, cols])
     wr = np.bincount(inverse, weights=w, minlength=first.size)
-    mu = np.full(first.size, -np.inf)
-    np.maximum.at(mu, inverse, lp.levels)          # merged rows: any one level is valid (B11)
-    chosen, _, bb_bound, figures = branch_and_bound(Pr, wr, K, np.searchsorted(cols, menu), mu,
-                                                    deadline=deadline, gap_tol=mip_gap)
-    stats.update(figures, finish_rows=int(first.size))
+    stats["finish_rows"] = int(first.size)
+    start = np.searchsorted(cols, menu)
+    if finisher == "branch":
+        mu = np.full(first.size, -np.inf)
+        np.maximum.at(mu, inverse, lp.levels)      # merged rows: any one level is valid (B11)
+        chosen, _, finish_bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=deadline,
+                                                            gap_tol=mip_gap)
+        stats.update(figures)
+    else:
+        chosen, finish_bound = _compact(Pr, wr, K, "radius", start, stats, deadline=deadline,
+                                        mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
     chosen = cols[chosen]
     if menu_value(P, w, chosen) > value:
         menu = chosen
     # Menus using a dropped column are worth less than the incumbent, so the bound is the
-    # restricted search's bound or the incumbent, whichever is higher (never above the LP).
-    return menu, min(lp.bound, max(bb_bound, value))
+    # restricted problem's bound or the incumbent, whichever is higher (never above the LP).
+    return menu, min(lp.bound, max(finish_bound, value))
