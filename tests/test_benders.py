@@ -68,3 +68,18 @@ def test_master_cut_rows_land_in_highs():
     assert master.h.getNumRow() == 3 and master.cuts == 2
     assert theta[0] <= 0.5 + y[0] + 2 * y[2] + 1e-9 and theta[1] <= 1.0 + 3 * y[1] + 1e-9
     assert value == pytest.approx(0.5 + 1.0 + 2.0 + 3.0)          # y = e_2 + e_1
+
+
+@pytest.mark.parametrize("family", ["uniform", "noisy", "negative"])
+def test_dual_multipliers_reach_the_lp_bound(family):
+    # (B15): mu from the cut duals makes the Lagrangian bound equal the LP bound.
+    rng = np.random.default_rng(7)
+    for seed in range(8):
+        n, m, K = 80, 12, 3
+        P = synthetic_profits(n, m, family, seed=seed)
+        w = rng.random(n) + 0.2
+        lp = benders_lp(P, w, K, np.arange(K), gap_tol=0.0, max_groups=1 + seed * 5)
+        mu = lp.multipliers
+        rho = w @ np.maximum(P - mu[:, None], 0.0)
+        L = w @ mu + np.sort(rho)[-K:].sum()
+        assert L == pytest.approx(lp.bound, rel=1e-7, abs=1e-7)

@@ -147,7 +147,7 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     start = np.searchsorted(cols, menu)
     if finisher == "branch":
         mu = np.full(first.size, -np.inf)
-        np.maximum.at(mu, inverse, lp.levels)      # merged rows: any one level is valid (B11)
+        np.maximum.at(mu, inverse, lp.multipliers)      # merged rows: any one level is valid (B11)
         chosen, _, finish_bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=deadline,
                                                             gap_tol=mip_gap)
         stats.update(figures)

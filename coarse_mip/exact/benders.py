@@ -88,9 +88,14 @@ class BendersMaster:
                            "random_seed": int(seed) % 2_147_483_647}.items():
             self.h.setOptionValue(key, value)
         self.model, self.cuts = model, 0
+        self.first_cut_row = self.h.getNumRow()
+        self.cut_group: list[np.ndarray] = []
+        self.cut_round: list[np.ndarray] = []
 
-    def add_cuts(self, g: np.ndarray, C: np.ndarray, d: np.ndarray) -> None:
+    def add_cuts(self, g: np.ndarray, C: np.ndarray, d: np.ndarray, round_id: int = 0) -> None:
         """Append ``theta_g - C[j] . y <= d[j]`` for each listed group ``g[j]`` (B4)."""
+        self.cut_group.append(np.asarray(g, dtype=np.intp))
+        self.cut_round.append(np.full(len(g), round_id, dtype=np.intp))
         nz = C != 0.0
         counts = nz.sum(axis=1) + 1
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -106,6 +111,17 @@ class BendersMaster:
         self.h.addRows(len(g), np.full(len(g), -np.inf), d.astype(np.float64), index.size,
                        starts.astype(np.int32), index, value)
         self.cuts += len(g)
+
+    def cut_weights(self, G: int, rounds: int) -> np.ndarray:
+        """(G, rounds) weights of each round's cut in each group at the last LP: its dual value.
+
+        Each group's weights are >= 0 and sum to at most 1 (the rest sits on theta's bound).
+        """
+        dual = np.abs(np.asarray(self.h.getSolution().row_dual)[self.first_cut_row:])
+        weights = np.zeros((G, rounds))
+        np.add.at(weights, (np.concatenate(self.cut_group), np.concatenate(self.cut_round)), dual)
+        total = weights.sum(axis=1, keepdims=True)
+        return weights / np.maximum(total, 1.0)        # guard against round-off above 1
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP."""
@@ -127,8 +143,13 @@ class BendersLP:
     y: np.ndarray                     # last master point (m,)
     master_value: float               # objective of the last master LP
     reduced_costs: np.ndarray         # of y at the last master LP (m,): value <= master_value + rc_t if y_t = 1
-    levels: np.ndarray                # row levels V (n,) at the best LP point: Lagrangian multipliers
+    multipliers: np.ndarray           # Lagrangian multipliers mu (n,) (B11): from the cut duals (B15)
+                                      # when the levels were kept, else the best point's levels
     stats: dict = field(default_factory=dict)
+
+
+#: Keep every round's row levels (for the dual multipliers, B15) up to this many rows.
+KEEP_LEVELS_ROWS = 200_000
 
 
 def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_groups: int = 512,
@@ -153,7 +174,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     scale = max(1.0, abs(value))
     bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
     seen = {menu.tobytes()}
-    levels = None
+    levels, rounds = None, []
     sep_s = master_s = 0.0
     it = 0
     for it in range(1, max_iter + 1):
@@ -170,7 +191,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         sep_s += time.perf_counter() - ts
         if cut.size == 0:
             break                                                            # y is LP optimal
-        master.add_cuts(cut, C[cut], d[cut])
+        master.add_cuts(cut, C[cut], d[cut], len(rounds))
+        rounds.append(V if n <= KEEP_LEVELS_ROWS else None)
         core = 0.5 * core + 0.5 * point
         tm = time.perf_counter()
         bound_it, y, theta, rc = master.solve()
@@ -185,6 +207,12 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         if (bound - value <= gap_tol * scale or bound - lp_value <= lp_tol * scale
                 or (deadline is not None and time.perf_counter() >= deadline)):
             break
+    if rounds and rounds[0] is not None and theta is not None:
+        # (B15) mu_i = sum_c pi_c V_i^c + (1 - sum_c pi_c) max_t P_it over the cuts c of i's group.
+        weights = master.cut_weights(G, len(rounds))[groups]
+        levels = (1.0 - weights.sum(axis=1)) * best_row
+        for r, V_r in enumerate(rounds):
+            levels += weights[:, r] * V_r
     stats = {"benders_iterations": it, "benders_groups": G, "benders_cuts": master.cuts,
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
