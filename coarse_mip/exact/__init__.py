@@ -119,7 +119,8 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
         return (lp.menu if lp.value > menu_value(P, w, menu) else menu), lp.bound
 
     t1 = time.perf_counter()
-    menu, figures = search_menu(P, w, K, rng, bounder, deadline=deadline)
+    # A gap below 1e-6 is left to the exact finish: shakes would rarely close it.
+    menu, figures = search_menu(P, w, K, rng, bounder, settle_gap=1e-6, deadline=deadline)
     lp = found["lp"]
     value = menu_value(P, w, menu)
     stats.update(figures, **lp.stats, lp_bound=lp.bound, heuristic_objective=value,

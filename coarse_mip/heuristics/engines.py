@@ -55,9 +55,9 @@ def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = Non
 
 def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, bounder, *,
                 shakes: int = 200, patience: int = 30, sample_rows: int = 20_000,
-                deadline: float | None = None) -> tuple[np.ndarray, dict]:
+                settle_gap: float = 1e-9, deadline: float | None = None) -> tuple[np.ndarray, dict]:
     """Greedy + best-improvement swaps, then ``bounder(menu) -> (menu, bound)``, then VNS
-    shakes unless the bound already proves the menu optimal.
+    shakes unless the bound is within ``settle_gap`` (relative) of the menu's value.
 
     Above ``sample_rows`` rows the descent and the shakes run on a seeded row sample and each
     resulting menu is polished by swaps on all rows; values and bounds are always those of all
@@ -74,7 +74,7 @@ def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, 
         swaps += polish
     menu, target = bounder(menu)
     value = menu_value(full_P, full_w, menu)
-    if value >= target - 1e-9 * max(1.0, abs(target)):
+    if value >= target - settle_gap * max(1.0, abs(target)):
         return menu, {"swaps": swaps, "shakes": 0, "shake_improvements": 0}
     shaken, figures = vns(P, w, menu, rng, shakes=shakes, patience=patience,
                           target=np.inf if sampled else target, deadline=deadline)
