@@ -21,7 +21,7 @@ import pandas as pd
 from .blocks import row_blocks
 from .problem import Problem
 
-__all__ = ["Reduced", "reduce_problem", "dominated_columns", "identical_rows"]
+__all__ = ["Reduced", "reduce_problem", "dominated_columns", "first_occurrence", "identical_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +71,7 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=P.shape[1], dtype=np.uint64) | np.uint64(1)
     h = np.concatenate([(_mix(bits[s]) * mult).sum(axis=1) for s in row_blocks(P.shape[0], _BLOCK_ROWS)])
     inverse, _ = pd.factorize(h)
-    # factorize numbers groups in order of first appearance: a row opens a group iff its
-    # code exceeds every earlier code.
-    opens = np.empty(inverse.size, dtype=bool)
-    opens[0] = True
-    opens[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
-    first = np.flatnonzero(opens)
+    first = first_occurrence(inverse)
     if all((P[s] == P[first[inverse[s]]]).all() for s in row_blocks(P.shape[0], _BLOCK_ROWS)):
         return first, inverse
     logger.warning("row hash collision: merging identical rows by sorting instead")
@@ -116,6 +111,15 @@ def dominated_columns(P: np.ndarray) -> np.ndarray:
     dominated = np.zeros(m, dtype=bool)
     dominated[t[strict | (u < t)]] = True
     return dominated
+
+
+def first_occurrence(code: np.ndarray) -> np.ndarray:
+    """Index of the first occurrence of each code, for codes numbered by first appearance
+    (as ``pandas.factorize`` numbers them): an entry opens a code iff it exceeds all before it."""
+    new = np.empty(code.size, dtype=bool)
+    new[0] = True
+    new[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
+    return np.flatnonzero(new)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from ..reductions import first_occurrence
+
 __all__ = ["RadiusNodes", "radius_nodes", "build_model", "start_values"]
 
 
@@ -98,7 +100,7 @@ def radius_nodes(P: np.ndarray, w: np.ndarray, K: int, *, block_rows: int = 8192
     coef_local = np.concatenate([p["coef"] for p in parts])
     J = int(code.max()) + 1
     coef = np.bincount(code, weights=coef_local, minlength=J)                       # (R6)
-    first = _first_occurrence(code)
+    first = first_occurrence(code)
     parent = np.where(parent_local[first] >= 0, code[np.maximum(parent_local[first], 0)], -1)  # (R7)
     row, last, start = row[first], last[first], parent_last[first] + 1
 
@@ -132,7 +134,7 @@ def _block_nodes(P: np.ndarray, w: np.ndarray, T: int, row0: int):
     np.bitwise_or.accumulate(bits, axis=1, out=bits)    # key of S_i^k: bitmask of the prefix
     keys = bits[rows, last]
     code = _factorize_rows(keys)
-    first = _first_occurrence(code)
+    first = first_occurrence(code)
     # Parent of an occurrence: the previous level end in the same row (row-major order).
     prev = np.arange(rows.size) - 1
     prev[0] = -1
@@ -153,14 +155,6 @@ def _factorize_rows(keys: np.ndarray) -> np.ndarray:
         word, uniq = pd.factorize(keys[:, k])
         code = pd.factorize(code * len(uniq) + word)[0]   # < N^2 distinct pairs: fits int64
     return code
-
-
-def _first_occurrence(code: np.ndarray) -> np.ndarray:
-    """Index of the first occurrence of each code, for codes numbered by first appearance."""
-    new = np.empty(code.size, dtype=bool)
-    new[0] = True
-    new[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
-    return np.flatnonzero(new)
 
 
 def build_model(nodes: RadiusNodes, m: int, K: int, relax: bool = False) -> pyo.ConcreteModel:
