@@ -24,7 +24,7 @@ from ..problem import Problem
 from ..reductions import identical_rows, reduce_problem
 from . import radius, strong
 from .benders import benders_lp
-from .branch import branch_and_bound
+from .branch import branch_and_bound, lp_branch_and_bound
 from .highs import run_highs
 
 __all__ = ["exact_engine", "FORMULATIONS", "AUTO_RADIUS_ENTRIES"]
@@ -32,7 +32,7 @@ __all__ = ["exact_engine", "FORMULATIONS", "AUTO_RADIUS_ENTRIES"]
 logger = logging.getLogger(__name__)
 
 FORMULATIONS = ("auto", "benders", "radius", "strong")
-FINISHES = ("auto", "branch", "radius")
+FINISHES = ("auto", "branch", "lp-branch", "radius")
 
 #: The Benders flow finishes with branch and bound up to this K and with the radius MIP above
 #: (OR-Library: branch and bound wins for p <= 10, the radius MIP for p >= 20).
@@ -141,6 +141,14 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish=finisher)
     if cols.size <= K:
         return menu, value                # only the incumbent's columns can do as well
+    if finisher == "lp-branch":
+        chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, menu, lp.master, lp.groups,
+                                                               allowed=keep, deadline=deadline,
+                                                               gap_tol=mip_gap)
+        stats.update(figures)
+        if menu_value(P, w, chosen) > value:
+            menu = chosen
+        return menu, min(lp.bound, max(finish_bound, value))
     first, inverse = identical_rows(P[:, cols])
     Pr = np.ascontiguousarray(P[first][:, cols])
     wr = np.bincount(inverse, weights=w, minlength=first.size)

@@ -123,6 +123,11 @@ class BendersMaster:
         total = weights.sum(axis=1, keepdims=True)
         return weights / np.maximum(total, 1.0)        # guard against round-off above 1
 
+    def set_y_bounds(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Bound every y_t to [lo_t, hi_t] (branching fixes columns in or out)."""
+        self.h.changeColsBounds(self.y_cols.size, self.y_cols.astype(np.int32),
+                                lo.astype(np.float64), hi.astype(np.float64))
+
     def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP."""
         self.h.run()
@@ -143,6 +148,8 @@ class BendersLP:
     y: np.ndarray                     # last master point (m,)
     master_value: float               # objective of the last master LP
     reduced_costs: np.ndarray         # of y at the last master LP (m,): value <= master_value + rc_t if y_t = 1
+    master: "BendersMaster"           # the master with every cut, for branch and bound on node LPs
+    groups: np.ndarray                # row groups of the cuts (n,)
     multipliers: np.ndarray           # Lagrangian multipliers mu (n,) (B11): from the cut duals (B15)
                                       # when the levels were kept, else the best point's levels
     stats: dict = field(default_factory=dict)
@@ -217,4 +224,4 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
-    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, levels, stats)
+    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, master, groups, levels, stats)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import time
 
+import highspy
 import numpy as np
 
-__all__ = ["branch_and_bound"]
+from .benders import separate
+
+__all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
 
 def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
@@ -121,3 +124,75 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters):
             break
         mu -= theta * (L - target) / norm * g
     return best
+
+
+def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, master, groups: np.ndarray,
+                        *, allowed: np.ndarray | None = None, deadline: float | None = None,
+                        gap_tol: float = 1e-9, max_rounds: int = 50) -> tuple[np.ndarray, float, float, dict]:
+    """Depth-first branch and bound whose node bound is the node's LP (B16), solved by cut
+    rounds on ``master`` (a :class:`~coarse_mip.exact.benders.BendersMaster` over the columns of
+    ``P`` holding the root's cuts; new cuts are valid everywhere and stay). ``allowed`` (m,)
+    bool marks the columns not fixed out at the root (B10).
+
+    Same contract as :func:`branch_and_bound`.
+    """
+    n, m = P.shape
+    G = int(groups.max()) + 1
+    menu = np.sort(np.asarray(menu, dtype=np.intp))
+    value = float(w @ P[:, menu].max(axis=1))
+    tol = gap_tol * max(1.0, abs(value))
+    stack = [(np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64), np.inf)]
+    nodes = pruned = rounds = 0
+    timed_out = False
+    seen = set()
+    while stack:
+        if deadline is not None and time.perf_counter() >= deadline:
+            timed_out = True
+            break
+        lo, hi, parent = stack.pop()
+        if parent <= value + tol or lo.sum() > K or hi.sum() < K:
+            pruned += 1
+            continue
+        nodes += 1
+        master.set_y_bounds(lo, hi)
+        z = np.inf
+        for _ in range(max_rounds):
+            z, y, theta, rc = master.solve()
+            rounds += 1
+            if master.h.getModelStatus() != highspy.HighsModelStatus.kOptimal or z <= value + tol:
+                break
+            rounded = np.sort(np.argpartition(-y, K - 1)[:K])
+            if rounded.tobytes() not in seen:
+                seen.add(rounded.tobytes())
+                v = float(w @ P[:, rounded].max(axis=1))
+                if v > value:
+                    menu, value, tol = rounded, v, gap_tol * max(1.0, abs(v))
+            C, d, f, _ = separate(P, w, y, groups, G)
+            cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
+            if cut.size == 0:
+                break                                        # the node LP is solved
+            master.add_cuts(cut, C[cut], d[cut])
+        if not z > value + tol:
+            pruned += 1
+            continue
+        frac = np.minimum(y - lo, hi - y)
+        # (B10) at the node: reduced costs fix columns for the subtree.
+        lo, hi = lo.copy(), hi.copy()
+        hi[(y <= 1e-9) & (z + rc < value - tol)] = 0.0
+        lo[(y >= 1 - 1e-9) & (z - rc < value - tol)] = 1.0
+        if frac.max() > 1e-9:
+            t = int(np.argmax(np.where(frac > 1e-9, y, -np.inf)))
+        else:                        # integral but the cut rounds ran out: branch on a chosen column
+            free_in = np.flatnonzero((y > 0.5) & (lo < 0.5))
+            if free_in.size == 0:
+                continue                                     # fully decided: evaluated above
+            t = int(free_in[0])
+        hi0, lo1 = hi.copy(), lo.copy()
+        hi0[t], lo1[t] = 0.0, 1.0
+        stack.append((lo, hi0, z))
+        stack.append((lo1, hi, z))
+    master.set_y_bounds(np.zeros(m), np.ones(m))
+    open_bound = max((entry[2] for entry in stack), default=-np.inf)
+    bound = value if not timed_out else max(value, open_bound)
+    return np.sort(menu), value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
+                                         "bb_complete": not timed_out, "bb_lp_rounds": rounds}
