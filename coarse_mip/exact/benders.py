@@ -160,7 +160,7 @@ KEEP_LEVELS_ROWS = 200_000
 
 
 def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_groups: int = 512,
-               alpha: float = 0.5, max_iter: int = 200, gap_tol: float = 1e-9, lp_tol: float = 1e-7,
+               alpha: float = 0.5, max_iter: int = 200, gap_tol: float = 1e-9, lp_tol: float = 1e-9,
                deadline: float | None = None, seed: int = 0) -> BendersLP:
     """Solve the LP relaxation of the radius model by aggregated Benders cuts (B7).
 
@@ -179,6 +179,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     core = np.zeros(m)
     core[menu] = 1.0
     scale = max(1.0, abs(value))
+    # Per-group violation threshold: G groups together may leave at most 1e-10 relative slack.
+    cut_tol = 1e-10 * scale / G
     bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
     seen = {menu.tobytes()}
     levels, rounds = None, []
@@ -188,11 +190,11 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         ts = time.perf_counter()
         point = core if theta is None else alpha * y + (1 - alpha) * core    # (B8)
         C, d, f, V = separate(P, w, point, groups, G)
-        cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
+        cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
         if cut.size == 0 and point is not y:                                 # no progress: plain Kelley
             point = y
             C, d, f, V = separate(P, w, y, groups, G)
-            cut = np.flatnonzero(theta > d + C @ y + 1e-9 * scale)
+            cut = np.flatnonzero(theta > d + C @ y + cut_tol)
         if f > lp_value:
             lp_value, levels = f, V
         sep_s += time.perf_counter() - ts
