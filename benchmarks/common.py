@@ -23,9 +23,8 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 
 
 def versions() -> dict:
-    import highspy
-    import pyomo
+    from importlib.metadata import version
 
     import coarse_mip
     return {"python": platform.python_version(), "coarse_mip": coarse_mip.__version__,
-            "pyomo": pyomo.__version__, "highspy": getattr(highspy, "__version__", "?")}
+            "pyomo": version("pyomo"), "highspy": version("highspy"), "numpy": version("numpy")}
