@@ -21,10 +21,10 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from ..blocks import row_blocks
+from ..blocks import BLOCK_ROWS, row_blocks
 from ..heuristics.swap import menu_value
 
-__all__ = ["BendersMaster", "BendersLP", "benders_lp", "row_groups", "separate"]
+__all__ = ["BendersMaster", "BendersLP", "benders_lp", "group_sums", "row_groups", "separate"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,27 +43,38 @@ def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.nda
     return ids, int(ids.max()) + 1
 
 
-def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int
-             ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+def group_sums(w: np.ndarray, groups: np.ndarray, G: int) -> list:
+    """Per row block, the sparse (G, rows) matrix that sums weighted rows into their groups."""
+    return [sp.csr_matrix((w[s], (groups[s], np.arange(s.stop - s.start))), shape=(G, s.stop - s.start))
+            for s in row_blocks(groups.size)]
+
+
+def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int,
+             sums: list | None = None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Cuts (B3) of every row at the master point ``y`` (m,), summed per group (B4).
 
     V_i is where the row's columns, taken by decreasing profit, fill a total y of 1 (B2).
+    ``sums``: :func:`group_sums` of (w, groups, G), when the caller separates repeatedly.
     Returns (C (G, m), d (G,), value, V (n,)) with group cut ``theta_g <= d_g + C_g . y`` and
     ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5).
     """
     n, m = P.shape
+    sums = group_sums(w, groups, G) if sums is None else sums
     support = np.flatnonzero(y > 1e-12)
     C = np.zeros((G, m))
     V = np.empty(n)
-    for s in row_blocks(n):
+    buf = np.empty((min(n, BLOCK_ROWS), m))
+    for s, by_group in zip(row_blocks(n), sums):
         sub = P[s][:, support]
         order = np.argsort(-sub, axis=1, kind="stable")
         filled = np.cumsum(y[support][order], axis=1)
         # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
         at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
         V[s] = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
-        by_group = sp.csr_matrix((w[s], (groups[s], np.arange(sub.shape[0]))), shape=(G, sub.shape[0]))
-        C += by_group @ np.maximum(P[s] - V[s, None], 0.0)
+        excess = buf[: sub.shape[0]]
+        np.subtract(P[s], V[s, None], out=excess)
+        np.maximum(excess, 0.0, out=excess)
+        C += by_group @ excess
     d = np.bincount(groups, weights=w * V, minlength=G)
     return C, d, float(d.sum() + C.sum(axis=0) @ y), V
 
@@ -161,12 +172,13 @@ KEEP_LEVELS_ROWS = 200_000
 
 def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_groups: int = 512,
                alpha: float = 0.5, max_iter: int = 200, gap_tol: float = 1e-9, lp_tol: float = 1e-9,
-               deadline: float | None = None, seed: int = 0) -> BendersLP:
+               deadline: float | None = None, seed: int = 0, settle_tol: float = 1e-7) -> BendersLP:
     """Solve the LP relaxation of the radius model by aggregated Benders cuts (B7).
 
     ``menu`` (K,) is a good incumbent: it seeds the stabilization core (in-out, B8) and is
-    improved by rounding master points. Stops when the bound proves the incumbent within
-    ``gap_tol`` (relative), when the LP is solved to ``lp_tol``, after ``max_iter`` rounds, or at
+    improved by rounding master points; once a round lowers the master value by less than
+    ``settle_tol`` (relative) the next one cuts at the master point itself. Stops when the
+    bound proves the incumbent within ``gap_tol`` (relative), when the LP is solved to ``lp_tol``, after ``max_iter`` rounds, or at
     ``deadline``.
     """
     t0 = time.perf_counter()
@@ -174,6 +186,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     groups, G = row_groups(P, menu, max_groups)
     best_row = np.concatenate([P[s].max(axis=1) for s in row_blocks(n)])
     master = BendersMaster(m, K, np.bincount(groups, weights=w * best_row, minlength=G), seed=seed)
+    sums = group_sums(w, groups, G)
     menu = np.sort(np.asarray(menu, dtype=np.intp))
     value = menu_value(P, w, menu)
     core = np.zeros(m)
@@ -183,17 +196,22 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     cut_tol = 1e-10 * scale / G
     bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
     seen = {menu.tobytes()}
-    levels, rounds = None, []
+    levels, rounds, settled = None, [], False
     sep_s = master_s = 0.0
     it = 0
     for it in range(1, max_iter + 1):
         ts = time.perf_counter()
-        point = core if theta is None else alpha * y + (1 - alpha) * core    # (B8)
-        C, d, f, V = separate(P, w, point, groups, G)
+        if theta is None:
+            point = core
+        elif settled:            # the master barely moved: its own point is the one to cut (B8)
+            point = y
+        else:
+            point = alpha * y + (1 - alpha) * core                           # (B8)
+        C, d, f, V = separate(P, w, point, groups, G, sums)
         cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
         if cut.size == 0 and point is not y:                                 # no progress: plain Kelley
             point = y
-            C, d, f, V = separate(P, w, y, groups, G)
+            C, d, f, V = separate(P, w, y, groups, G, sums)
             cut = np.flatnonzero(theta > d + C @ y + cut_tol)
         if f > lp_value:
             lp_value, levels = f, V
@@ -206,6 +224,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         tm = time.perf_counter()
         bound_it, y, theta, rc = master.solve()
         master_s += time.perf_counter() - tm
+        settled = bound - bound_it < settle_tol * scale
         bound = min(bound, bound_it)
         rounded = np.sort(np.argpartition(-y, K - 1)[:K])                     # (B9) rounding
         if rounded.tobytes() not in seen:

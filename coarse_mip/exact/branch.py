@@ -18,7 +18,7 @@ import time
 import highspy
 import numpy as np
 
-from .benders import separate
+from .benders import group_sums, separate
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
@@ -138,6 +138,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
     """
     n, m = P.shape
     G = int(groups.max()) + 1
+    sums = group_sums(w, groups, G)
     menu = np.sort(np.asarray(menu, dtype=np.intp))
     value = float(w @ P[:, menu].max(axis=1))
     tol = gap_tol * max(1.0, abs(value))
@@ -167,7 +168,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
                 v = float(w @ P[:, rounded].max(axis=1))
                 if v > value:
                     menu, value, tol = rounded, v, gap_tol * max(1.0, abs(v))
-            C, d, f, _ = separate(P, w, y, groups, G)
+            C, d, f, _ = separate(P, w, y, groups, G, sums)
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
             if cut.size == 0:
                 break                                        # the node LP is solved
