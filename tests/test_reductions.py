@@ -56,3 +56,11 @@ def test_identical_rows_survives_hash_collisions(monkeypatch):
     P = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]])
     first, inverse = red.identical_rows(P)
     assert (P[first[inverse]] == P).all() and first.size == 2
+
+
+def test_large_inputs_still_merge_repeated_rows():
+    rng = np.random.default_rng(2)
+    base = rng.random((60_000, 3))
+    P = np.vstack([base, base[:60_000]])                  # 120,000 rows, every row twice
+    red = reduce_problem(Problem.from_data(P))
+    assert red.profits.shape[0] == 60_000 and red.weights.sum() == 120_000
