@@ -61,16 +61,20 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     n, m = P.shape
     sums = group_sums(w, groups, G) if sums is None else sums
     support = np.flatnonzero(y > 1e-12)
+    integral = bool((y[support] >= 1.0 - 1e-9).all())
     C = np.zeros((G, m))
     V = np.empty(n)
     buf = np.empty((min(n, BLOCK_ROWS), m))
     for s, by_group in zip(row_blocks(n), sums):
         sub = P[s][:, support]
-        order = np.argsort(-sub, axis=1, kind="stable")
-        filled = np.cumsum(y[support][order], axis=1)
-        # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
-        at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
-        V[s] = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
+        if integral:                 # the best chosen column alone fills the row
+            V[s] = sub.max(axis=1)
+        else:
+            order = np.argsort(-sub, axis=1, kind="stable")
+            filled = np.cumsum(y[support][order], axis=1)
+            # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
+            at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
+            V[s] = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
         excess = buf[: sub.shape[0]]
         np.subtract(P[s], V[s, None], out=excess)
         np.maximum(excess, 0.0, out=excess)
