@@ -87,3 +87,12 @@ def test_heuristic_time_limit_and_options():
     assert sol.stats["bound_source"] == "full personalization" and sol.bound >= sol.objective
     with pytest.raises(ValueError, match="bound must be"):
         cm.solve(P, 5, "lloyd", bound="magic")
+
+
+def test_heuristic_stops_at_the_requested_gap():
+    P = synthetic_profits(3000, 40, "uniform", seed=6)
+    loose = cm.solve(P, 5, "heuristic", mip_gap=0.2)
+    tight = cm.solve(P, 5, "heuristic")
+    assert loose.status == "optimal" and loose.gap <= 0.2          # proven within the request
+    assert loose.stats["benders_iterations"] <= tight.stats["benders_iterations"]
+    assert tight.bound <= loose.bound + 1e-9 * abs(loose.bound)

@@ -41,16 +41,17 @@ def greedy_engine(problem: Problem, K: int, **_) -> EngineResult:
     return EngineResult(menu, problem.full_value(), {"bound_source": "full personalization"})
 
 
-def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
-                     shakes: int = 200, patience: int = 30, bound: str = "lp",
+def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = None, mip_gap: float = 0.0,
+                     seed=0, shakes: int = 200, patience: int = 30, bound: str = "lp",
                      sample_rows: int = 20_000, **_) -> EngineResult:
     """Greedy + swap local search, the bound, then VNS shakes while the bound leaves a gap
-    (see :func:`search_menu`). ``time_limit`` covers the whole run."""
+    (see :func:`search_menu`). ``time_limit`` covers the whole run; the bound's cut loop and
+    the shakes stop once the gap is at most ``mip_gap``."""
     def search(P, w, k, rng, deadline, bounder):
         return search_menu(P, w, k, rng, bounder, shakes=shakes, patience=patience,
-                           sample_rows=sample_rows, deadline=deadline)
+                           sample_rows=sample_rows, settle_gap=max(mip_gap, 1e-9), deadline=deadline)
 
-    return _run_heuristic(problem, K, time_limit, seed, bound, search)
+    return _run_heuristic(problem, K, time_limit, seed, bound, search, mip_gap=mip_gap)
 
 
 def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, bounder, *,
@@ -87,8 +88,8 @@ def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, 
     return shaken, figures
 
 
-def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, seed=0,
-                 restarts: int = 10, max_iter: int = 100, bound: str = "lp", **_) -> EngineResult:
+def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, mip_gap: float = 0.0,
+                 seed=0, restarts: int = 10, max_iter: int = 100, bound: str = "lp", **_) -> EngineResult:
     """The paper's Lloyd-style alternation, best of ``restarts`` k-means++-like starts.
 
     The bound's cut loop also rounds its LP points into menus; Lloyd's answer is reported as
@@ -97,10 +98,10 @@ def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, s
     def search(P, w, k, rng, deadline, bounder):
         return lloyd_menu(P, w, k, rng=rng, restarts=restarts, max_iter=max_iter)
 
-    return _run_heuristic(problem, K, time_limit, seed, bound, search, adopt_bound_menu=False)
+    return _run_heuristic(problem, K, time_limit, seed, bound, search, mip_gap=mip_gap, adopt_bound_menu=False)
 
 
-def _run_heuristic(problem, K, time_limit, seed, bound, search, adopt_bound_menu=True) -> EngineResult:
+def _run_heuristic(problem, K, time_limit, seed, bound, search, mip_gap=0.0, adopt_bound_menu=True) -> EngineResult:
     """Reduce, run ``search(P, w, K, rng, deadline, bounder)``, and pair its menu with a bound.
 
     ``bounder(menu)`` runs the Benders LP cut loop seeded with ``menu`` and returns (menu, bound):
@@ -126,7 +127,8 @@ def _run_heuristic(problem, K, time_limit, seed, bound, search, adopt_bound_menu
             return menu, result["bound"]
         result["bounded"] = True
         t = time.perf_counter()
-        lp = benders_lp(P, w, K, menu, seed=lp_seed, deadline=_at_least_a_moment(deadline))
+        lp = benders_lp(P, w, K, menu, seed=lp_seed, gap_tol=max(mip_gap, 1e-9),
+                        deadline=_at_least_a_moment(deadline))
         stats.update(lp.stats, bound_source="LP relaxation (Benders cut loop)", bound_s=time.perf_counter() - t)
         result["bound"] = min(result["bound"], lp.bound)
         better = lp.value > menu_value(P, w, menu)
