@@ -18,6 +18,7 @@ import time
 import highspy
 import numpy as np
 
+from ..blocks import row_blocks
 from .benders import group_sums, separate
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
@@ -49,7 +50,7 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
             pruned += 1
             continue
         nodes += 1
-        bound, mu, rho, top = _node_bound(P, w, K, inside, outside, mu, value, iters)
+        bound, mu, rho, top = _node_bound(P, w, K, inside, outside, mu, value, iters, deadline)
         iters = node_iter
         candidate = np.flatnonzero(inside | top)
         if candidate.size:
@@ -92,8 +93,8 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
                                          "bb_complete": not timed_out}
 
 
-def _node_bound(P, w, K, inside, outside, mu, target, iters):
-    """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target``.
+def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
+    """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target`` (fewer at ``deadline``).
 
     Returns (bound, its multipliers, its rho (m,), its top free columns as a mask (m,)).
     """
@@ -104,7 +105,7 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters):
     theta, since = 1.0, 0
     mu = mu.copy()
     for _ in range(max(1, iters)):
-        rho = w @ np.maximum(P - mu[:, None], 0.0)
+        rho = sum(w[b] @ np.maximum(P[b] - mu[b, None], 0.0) for b in row_blocks(n))
         top = np.zeros(m, bool)
         if k_free > 0:
             cand = np.flatnonzero(free)
@@ -116,7 +117,7 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters):
             since += 1
             if since >= 5:
                 theta, since = theta / 2, 0
-        if L <= target:
+        if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
         g = w * (1.0 - (P[:, inside | top] > mu[:, None]).sum(axis=1))
         norm = float(g @ g)
@@ -162,6 +163,8 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
             rounds += 1
             if master.h.getModelStatus() != highspy.HighsModelStatus.kOptimal or z <= value + tol:
                 break
+            if deadline is not None and time.perf_counter() >= deadline:
+                break                                        # z is still a valid bound
             rounded = np.sort(np.argpartition(-y, K - 1)[:K])
             if rounded.tobytes() not in seen:
                 seen.add(rounded.tobytes())
