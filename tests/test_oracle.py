@@ -11,6 +11,7 @@ from .conftest import random_instance
 SEEDS = range(45)          # 45 seeds x 5 families = 225 instances per engine variant
 #: (formulation, how Benders finishes): every exact path.
 VARIANTS = [("radius", "auto"), ("strong", "auto"), ("benders", "branch"), ("benders", "lp-branch"),
+            ("benders", "master-mip"),
             ("benders", "radius")]
 
 

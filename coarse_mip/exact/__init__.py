@@ -24,7 +24,7 @@ from ..heuristics.swap import menu_value, swap_search
 from ..problem import Problem
 from ..reductions import identical_rows, reduce_problem
 from . import radius, strong
-from .benders import benders_lp
+from .benders import benders_lp, master_mip
 from .branch import branch_and_bound, lp_branch_and_bound
 from .highs import run_highs
 
@@ -33,12 +33,15 @@ __all__ = ["exact_engine", "FORMULATIONS", "FINISHES"]
 logger = logging.getLogger(__name__)
 
 FORMULATIONS = ("auto", "benders", "radius", "strong")
-FINISHES = ("auto", "branch", "lp-branch", "radius")
+FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 
 #: The Benders flow finishes with Lagrangian branch and bound up to this K and with branch and
 #: bound on node LPs above (OR-Library: the first wins for p <= 10; for p >= 20 the second beat
 #: the radius MIP, e.g. pmed14 0.2 s against 1.4 s, and rl1304 p = 200: 92 s, radius not done).
 AUTO_BRANCH_K = 10
+
+#: Up to this many rows the Benders master gets one cut per row (B4 without aggregation).
+ROW_CUT_ROWS = 2_000
 
 #: Radius models with more distinct level sets than this are not built by the Benders finish
 #: (their Pyomo build and handoff alone took 97 s at 585,822 sets): branch and bound instead.
@@ -120,7 +123,9 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     found = {}
 
     def bounder(menu):
-        found["lp"] = lp = benders_lp(P, w, K, menu, seed=seed, deadline=deadline)
+        # Per-row cuts while the master stays small: the master MIP finish needs them (B17).
+        groups = P.shape[0] if P.shape[0] <= ROW_CUT_ROWS else 512
+        found["lp"] = lp = benders_lp(P, w, K, menu, seed=seed, deadline=deadline, max_groups=groups)
         return (lp.menu if lp.value > menu_value(P, w, menu) else menu), lp.bound
 
     t1 = time.perf_counter()
@@ -152,6 +157,13 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish=finisher)
     if cols.size <= K:
         return menu, value                # only the incumbent's columns can do as well
+    if finisher == "master-mip":
+        chosen, finish_bound, figures = master_mip(P, w, K, menu, lp, keep, deadline=deadline, mip_gap=mip_gap,
+                                                   threads=threads, seed=seed)
+        stats.update(figures)
+        if menu_value(P, w, chosen) > value:
+            menu = chosen
+        return menu, min(lp.bound, max(finish_bound, value))
     if finisher == "lp-branch":
         chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, menu, lp.master, lp.groups,
                                                                allowed=keep, deadline=deadline,

@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
@@ -24,7 +25,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from ..blocks import BLOCK_ROWS, row_blocks
 from ..heuristics.swap import menu_value
 
-__all__ = ["BendersMaster", "BendersLP", "benders_lp", "group_sums", "row_groups", "separate"]
+__all__ = ["BendersMaster", "BendersLP", "benders_lp", "group_sums", "master_mip", "row_groups", "separate"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,3 +251,61 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
     return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, master, groups, levels, stats)
+
+
+def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP, allowed: np.ndarray, *,
+               deadline: float | None = None, mip_gap: float = 0.0, threads: int | None = None,
+               seed: int = 0, max_rounds: int = 100) -> tuple[np.ndarray, float, dict]:
+    """Finish exactly by re-solving the master as a MIP with HiGHS (B17).
+
+    ``lp`` holds the master with every cut of the LP phase; ``allowed`` (m,) marks the columns
+    that survived reduced-cost fixing. Each round solves the master MIP (warm started from
+    the incumbent), separates the cuts of its menu and adds the violated ones; the master
+    MIP's dual bound is valid throughout. Returns (best menu, bound, figures).
+    """
+    master, groups = lp.master, lp.groups
+    h = master.h
+    G = int(groups.max()) + 1
+    sums = group_sums(w, groups, G)
+    master.set_y_bounds(np.zeros(P.shape[1]), allowed.astype(np.float64))
+    for c in master.y_cols:
+        h.changeColIntegrality(int(c), highspy.HighsVarType.kInteger)
+    options = {"mip_rel_gap": float(mip_gap), "mip_abs_gap": 1e-9, "random_seed": int(seed) % 2_147_483_647}
+    if threads is not None:
+        options["threads"] = int(threads)
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    menu = np.sort(np.asarray(menu, dtype=np.intp))
+    value = menu_value(P, w, menu)
+    bound, rounds, tol = np.inf, 0, 1e-9 * max(1.0, abs(value))
+    for rounds in range(1, max_rounds + 1):
+        if deadline is not None:
+            h.setOptionValue("time_limit", max(0.0, deadline - time.perf_counter()))
+        start = np.zeros(h.getNumCol())
+        start[master.y_cols[menu]] = 1.0
+        sol = highspy.HighsSolution()
+        sol.col_value = start.tolist()
+        h.setSolution(sol)
+        h.run()
+        info = h.getInfo()
+        if np.isfinite(info.mip_dual_bound):
+            bound = min(bound, float(info.mip_dual_bound))
+        if info.primal_solution_status != 2:
+            break
+        x = np.asarray(h.getSolution().col_value)
+        y, theta = np.round(x[master.y_cols]), x[master.theta_cols]
+        chosen = np.flatnonzero(y > 0.5)
+        v = menu_value(P, w, chosen)
+        if v > value:
+            menu, value, tol = chosen, v, 1e-9 * max(1.0, abs(v))
+        if bound <= value + max(mip_gap * abs(value), tol):
+            break
+        C, d, _, _ = separate(P, w, y, groups, G, sums)
+        cut = np.flatnonzero(theta > d + C @ y + tol)
+        if cut.size == 0:                # the master's menu is worth what it claims: optimal
+            bound = min(bound, float(info.objective_function_value))
+            break
+        master.add_cuts(cut, C[cut], d[cut])
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+    return menu, max(bound, value), {"master_mip_rounds": rounds, "benders_cuts": master.cuts}
