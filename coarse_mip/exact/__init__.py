@@ -40,6 +40,10 @@ FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 #: the radius MIP, e.g. pmed14 0.2 s against 1.4 s, and rl1304 p = 200: 92 s, radius not done).
 AUTO_BRANCH_K = 10
 
+#: Node budget of the Lagrangian branch and bound before ``auto`` hands over to the master MIP
+#: (B18; OR-Library pmed39, the hardest it closes, needs 2,869 nodes).
+BRANCH_NODES = 4_000
+
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation).
 ROW_CUT_ROWS = 2_000
 
@@ -185,9 +189,27 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     if finisher == "branch":
         mu = np.full(first.size, -np.inf)
         np.maximum.at(mu, inverse, lp.multipliers)      # merged rows: any one level is valid (B11)
-        chosen, _, finish_bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=deadline,
-                                                            gap_tol=mip_gap)
+        # (B18) with per-row cuts, auto gives the branch and bound a budget, then the master MIP.
+        hand_over = finish == "auto" and P.shape[0] <= ROW_CUT_ROWS
+        budget = deadline
+        if hand_over and deadline is not None:
+            budget = time.perf_counter() + (deadline - time.perf_counter()) / 3
+        chosen, _, finish_bound, figures = branch_and_bound(
+            Pr, wr, K, start, mu, deadline=budget, gap_tol=mip_gap,
+            max_nodes=BRANCH_NODES if hand_over else None)
         stats.update(figures)
+        if hand_over and not figures["bb_complete"]:
+            chosen = cols[chosen]
+            if menu_value(P, w, chosen) > value:
+                menu, value = chosen, menu_value(P, w, chosen)
+            stats["finish"] = "branch, then master-mip"
+            chosen, mm_bound, figures = master_mip(P, w, K, menu, lp, keep, deadline=deadline,
+                                                   mip_gap=mip_gap, threads=threads, seed=seed)
+            stats.update(figures)
+            if menu_value(P, w, chosen) > value:
+                menu = chosen
+            # Both bounds are valid: keep the smaller.
+            return menu, min(lp.bound, max(finish_bound, value), max(mm_bound, value))
     else:
         chosen, finish_bound = _compact(Pr, wr, K, "radius", start, stats, nodes=nodes, deadline=deadline,
                                         mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
