@@ -27,6 +27,20 @@ def random_instance(seed: int, family: str):
     return P, K, weights
 
 
+def weighted_instances(family: str, count: int, *, seed: int, n_min: int = 2, n_max: int = 40):
+    """``count`` seeded (P, w, K, optimum) with 1 <= K < m and positive weights, for the
+    engines' internals (arrays, not the API); the optimum is from enumeration."""
+    from coarse_mip.heuristics.enumerate import enumerate_menus
+
+    rng = np.random.default_rng(seed)
+    for k in range(count):
+        n, m = int(rng.integers(n_min, n_max)), int(rng.integers(3, 12))
+        K = int(rng.integers(1, m))
+        P = synthetic_profits(n, m, family, seed=k)
+        w = rng.random(n) + 0.1
+        yield P, w, K, enumerate_menus(P, w, K)[1]
+
+
 @pytest.fixture
 def orlib():
     if not ORLIB.is_dir():

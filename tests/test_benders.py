@@ -7,7 +7,8 @@ from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.exact import radius
 from coarse_mip.exact.benders import BendersMaster, benders_lp, separate
 from coarse_mip.exact.highs import run_highs
-from coarse_mip.heuristics.enumerate import enumerate_menus
+
+from .conftest import weighted_instances
 
 
 def row_lp(p, y):
@@ -26,13 +27,7 @@ def radius_lp(P, w, K):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_cut_loop_reaches_the_radius_lp_and_bounds_the_optimum(family):
-    rng = np.random.default_rng(0)
-    for seed in range(12):
-        n, m = int(rng.integers(5, 60)), int(rng.integers(3, 12))
-        K = int(rng.integers(1, m))
-        P = synthetic_profits(n, m, family, seed=seed)
-        w = rng.random(n) + 0.2
-        _, opt = enumerate_menus(P, w, K)
+    for seed, (P, w, K, opt) in enumerate(weighted_instances(family, 12, seed=0, n_min=5, n_max=60)):
         lp = benders_lp(P, w, K, np.arange(K), gap_tol=0.0, max_groups=1 + seed % 7)
         scale = max(1.0, abs(opt))
         assert lp.bound >= opt - 1e-9 * scale                     # a relaxation

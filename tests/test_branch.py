@@ -9,16 +9,12 @@ from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.exact.branch import branch_and_bound
 from coarse_mip.heuristics.enumerate import enumerate_menus
 
+from .conftest import weighted_instances
+
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_branch_and_bound_matches_enumeration(family):
-    rng = np.random.default_rng(1)
-    for seed in range(40):
-        n, m = int(rng.integers(2, 40)), int(rng.integers(2, 12))
-        K = int(rng.integers(1, m))
-        P = synthetic_profits(n, m, family, seed=seed)
-        w = rng.random(n) + 0.1
-        _, opt = enumerate_menus(P, w, K)
+    for P, w, K, opt in weighted_instances(family, 40, seed=1):
         # A poor start (the first K columns) and crude multipliers: the search must do the work.
         menu, value, bound, figures = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
         assert figures["bb_complete"] and menu.size <= K
