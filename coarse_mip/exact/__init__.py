@@ -24,7 +24,7 @@ from ..heuristics.swap import menu_value, swap_search
 from ..problem import Problem
 from ..reductions import identical_rows, reduce_problem
 from . import radius, strong
-from .benders import benders_lp, master_mip
+from .benders import Incumbent, benders_lp, master_mip
 from .branch import branch_and_bound, lp_branch_and_bound
 from .highs import run_highs
 
@@ -58,8 +58,8 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
     """Solve to proven optimality (or to ``mip_gap``, or until ``time_limit`` seconds).
 
     ``finish`` (Benders only): "branch" (formulations/benders.md B11-B13), "lp-branch" (B16),
-    "radius" (the radius MIP on the columns that survive B10), or "auto" (branch up to
-    ``AUTO_BRANCH_K``, lp-branch above).
+    "master-mip" (B17), "radius" (the radius MIP on the columns that survive B10), or "auto"
+    (branch up to ``AUTO_BRANCH_K``, handing over to master-mip (B18); lp-branch above).
     ``reduce=False`` skips row merging and column dominance (for testing the formulations on
     raw data).
     """
@@ -130,44 +130,88 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
         # Per-row cuts while the master stays small: the master MIP finish needs them (B17).
         groups = P.shape[0] if P.shape[0] <= ROW_CUT_ROWS else 512
         found["lp"] = lp = benders_lp(P, w, K, menu, seed=seed, deadline=deadline, max_groups=groups)
-        return (lp.menu if lp.value > menu_value(P, w, menu) else menu), lp.bound
+        return lp.menu, lp.value, lp.bound          # lp.menu is ``menu`` unless a rounding beat it
 
     t1 = time.perf_counter()
     # A gap below 1e-6 is left to the exact finish: shakes would rarely close it.
     menu, figures = search_menu(P, w, K, rng, bounder, settle_gap=1e-6, deadline=deadline)
     lp = found["lp"]
-    value = menu_value(P, w, menu)
-    stats.update(figures, **lp.stats, lp_bound=lp.bound, heuristic_objective=value,
+    best = Incumbent(P, w, menu)
+    stats.update(figures, **lp.stats, lp_bound=lp.bound, heuristic_objective=best.value,
                  heuristic_s=time.perf_counter() - t1 - lp.stats["benders_s"])
     # The LP point is often nearly integral: a descent from its rounding can find what the
     # sampled search missed (rl1304, p = 200: the LP bound is the optimum).
-    polished, _ = swap_search(P, w, np.sort(np.argpartition(-lp.y, K - 1)[:K]), deadline=deadline)
-    if menu_value(P, w, polished) > value:
-        menu, value = polished, menu_value(P, w, polished)
+    if best.offer(swap_search(P, w, np.sort(np.argpartition(-lp.y, K - 1)[:K]), deadline=deadline)[0]):
         stats["incumbent"] = "descent from the LP point"
+    value = best.value
     scale = max(1.0, abs(value))
     if value >= lp.bound - max(mip_gap * abs(value), 1e-9 * scale):
         stats["finish"] = "LP bound"
-        return menu, lp.bound
+        return best.menu, lp.bound
     if deadline is not None and time.perf_counter() >= deadline:
         stats["finish"] = "time limit before the MIP"
-        return menu, lp.bound
+        return best.menu, lp.bound
     # (B10) a column whose reduced cost says y_t = 1 caps the value below the incumbent's
     # appears in no better menu: drop it (with a margin for LP round-off).
     keep = lp.master_value + lp.reduced_costs >= value - 1e-7 * scale
-    keep[menu] = True
+    keep[best.menu] = True
     cols = np.flatnonzero(keep)
     finisher = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "lp-branch")
     stats.update(columns_fixed_to_zero=int(P.shape[1] - cols.size), finish=finisher)
     if cols.size <= K:
-        return menu, value                # only the incumbent's columns can do as well
-    if finisher == "master-mip":
-        chosen, finish_bound, figures = master_mip(P, w, K, menu, lp, keep, deadline=deadline, mip_gap=mip_gap,
-                                                   threads=threads, seed=seed)
+        return best.menu, value           # only the incumbent's columns can do as well
+    # Menus using a dropped column are worth less than ``value``, so every finish's bound is
+    # raised to at least ``value``; all of them are valid and the smallest is reported.
+    bounds = [lp.bound]
+
+    def master_mip_finish():
+        chosen, mm_bound, figures = master_mip(P, w, K, best.menu, lp, keep, deadline=deadline,
+                                               mip_gap=mip_gap, threads=threads, seed=seed)
         stats.update(figures)
-        if menu_value(P, w, chosen) > value:
-            menu = chosen
-        return menu, min(lp.bound, max(finish_bound, value))
+        best.offer(chosen)
+        bounds.append(max(mm_bound, value))
+
+    if finisher == "master-mip":
+        master_mip_finish()
+    elif finisher == "lp-branch":
+        chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, best.menu, lp.master, lp.groups,
+                                                               allowed=keep, deadline=deadline,
+                                                               gap_tol=mip_gap)
+        stats.update(figures)
+        best.offer(chosen)
+        bounds.append(max(finish_bound, value))
+    else:
+        first, inverse = identical_rows(P[:, cols])
+        Pr = np.ascontiguousarray(P[first][:, cols])
+        wr = np.bincount(inverse, weights=w, minlength=first.size)
+        stats["finish_rows"] = int(first.size)
+        start = np.searchsorted(cols, best.menu)
+        nodes = None
+        if finisher == "radius":
+            nodes = radius.radius_nodes(Pr, wr, K)
+            if nodes.J > MAX_FINISH_SETS:
+                finisher = stats["finish"] = "branch"
+        if finisher == "branch":
+            mu = np.full(first.size, -np.inf)
+            np.maximum.at(mu, inverse, lp.multipliers)      # merged rows: any one level is valid (B11)
+            # (B18) with per-row cuts, auto gives the branch and bound a budget, then the master MIP.
+            hand_over = finish == "auto" and P.shape[0] <= ROW_CUT_ROWS
+            budget = deadline
+            if hand_over and deadline is not None:
+                budget = time.perf_counter() + (deadline - time.perf_counter()) / 3
+            chosen, _, finish_bound, figures = branch_and_bound(
+                Pr, wr, K, start, mu, deadline=budget, gap_tol=mip_gap,
+                max_nodes=BRANCH_NODES if hand_over else None)
+            stats.update(figures)
+        else:
+            chosen, finish_bound = _compact(Pr, wr, K, "radius", start, stats, nodes=nodes, deadline=deadline,
+                                            mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
+        best.offer(cols[chosen])
+        bounds.append(max(finish_bound, value))
+        if finisher == "branch" and hand_over and not figures["bb_complete"]:
+            stats["finish"] = "branch, then master-mip"
+            master_mip_finish()
+    return best.menu, min(bounds)
     if finisher == "lp-branch":
         chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, menu, lp.master, lp.groups,
                                                                allowed=keep, deadline=deadline,

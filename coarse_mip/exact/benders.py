@@ -25,7 +25,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from ..blocks import BLOCK_ROWS, row_blocks
 from ..heuristics.swap import menu_value
 
-__all__ = ["BendersMaster", "BendersLP", "benders_lp", "group_sums", "master_mip", "row_groups", "separate"]
+__all__ = ["BendersMaster", "BendersLP", "Incumbent", "benders_lp", "group_sums", "master_mip", "row_groups", "separate"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,30 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
         C += by_group @ excess
     d = np.bincount(groups, weights=w * V, minlength=G)
     return C, d, float(d.sum() + C.sum(axis=0) @ y), V
+
+
+class Incumbent:
+    """The best menu offered so far on profits ``P`` (n, m), weights ``w`` (n,); a menu offered
+    again is not evaluated again (roundings and node menus repeat)."""
+
+    def __init__(self, P: np.ndarray, w: np.ndarray, menu: np.ndarray):
+        self.P, self.w = P, w
+        self.menu = np.sort(np.asarray(menu, dtype=np.intp))
+        self.value = menu_value(P, w, self.menu)
+        self._seen = {self.menu.tobytes()}
+
+    def offer(self, menu: np.ndarray) -> bool:
+        """Keep ``menu`` if it is strictly better; True when it was."""
+        menu = np.sort(np.asarray(menu, dtype=np.intp))
+        key = menu.tobytes()
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        value = menu_value(self.P, self.w, menu)
+        if value > self.value:
+            self.menu, self.value = menu, value
+            return True
+        return False
 
 
 class BendersMaster:
@@ -192,15 +216,13 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     best_row = np.concatenate([P[s].max(axis=1) for s in row_blocks(n)])
     master = BendersMaster(m, K, np.bincount(groups, weights=w * best_row, minlength=G), seed=seed)
     sums = group_sums(w, groups, G)
-    menu = np.sort(np.asarray(menu, dtype=np.intp))
-    value = menu_value(P, w, menu)
+    best = Incumbent(P, w, menu)
     core = np.zeros(m)
-    core[menu] = 1.0
-    scale = max(1.0, abs(value))
+    core[best.menu] = 1.0
+    scale = max(1.0, abs(best.value))
     # Per-group violation threshold: G groups together may leave at most 1e-10 relative slack.
     cut_tol = 1e-10 * scale / G
     bound, lp_value, y, theta, rc, bound_it = np.inf, -np.inf, core, None, np.zeros(m), np.inf
-    seen = {menu.tobytes()}
     levels, rounds, settled = None, [], False
     sep_s = master_s = 0.0
     it = 0
@@ -231,13 +253,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         master_s += time.perf_counter() - tm
         settled = bound - bound_it < settle_tol * scale
         bound = min(bound, bound_it)
-        rounded = np.sort(np.argpartition(-y, K - 1)[:K])                     # (B9) rounding
-        if rounded.tobytes() not in seen:
-            seen.add(rounded.tobytes())
-            v = menu_value(P, w, rounded)
-            if v > value:
-                menu, value = rounded, v
-        if (bound - value <= gap_tol * scale or bound - lp_value <= lp_tol * scale
+        best.offer(np.argpartition(-y, K - 1)[:K])                           # (B9) rounding
+        if (bound - best.value <= gap_tol * scale or bound - lp_value <= lp_tol * scale
                 or (deadline is not None and time.perf_counter() >= deadline)):
             break
     if rounds and rounds[0] is not None and theta is not None:
@@ -249,8 +266,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     stats = {"benders_iterations": it, "benders_groups": G, "benders_cuts": master.cuts,
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
-    logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, value, it)
-    return BendersLP(bound, lp_value, menu, value, y, bound_it, rc, master, groups, levels, stats)
+    logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, best.value, it)
+    return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, levels, stats)
 
 
 def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP, allowed: np.ndarray, *,
@@ -275,14 +292,13 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         options["threads"] = int(threads)
     for key, value in options.items():
         h.setOptionValue(key, value)
-    menu = np.sort(np.asarray(menu, dtype=np.intp))
-    value = menu_value(P, w, menu)
-    bound, rounds, tol = np.inf, 0, 1e-9 * max(1.0, abs(value))
+    best = Incumbent(P, w, menu)
+    bound, rounds = np.inf, 0
     for rounds in range(1, max_rounds + 1):
         if deadline is not None:
             h.setOptionValue("time_limit", max(0.0, deadline - time.perf_counter()))
         start = np.zeros(h.getNumCol())
-        start[master.y_cols[menu]] = 1.0
+        start[master.y_cols[best.menu]] = 1.0
         sol = highspy.HighsSolution()
         sol.col_value = start.tolist()
         h.setSolution(sol)
@@ -294,11 +310,9 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
             break
         x = np.asarray(h.getSolution().col_value)
         y, theta = np.round(x[master.y_cols]), x[master.theta_cols]
-        chosen = np.flatnonzero(y > 0.5)
-        v = menu_value(P, w, chosen)
-        if v > value:
-            menu, value, tol = chosen, v, 1e-9 * max(1.0, abs(v))
-        if bound <= value + max(mip_gap * abs(value), tol):
+        best.offer(np.flatnonzero(y > 0.5))
+        tol = 1e-9 * max(1.0, abs(best.value))
+        if bound <= best.value + max(mip_gap * abs(best.value), tol):
             break
         C, d, _, _ = separate(P, w, y, groups, G, sums)
         cut = np.flatnonzero(theta > d + C @ y + tol)
@@ -308,4 +322,4 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         master.add_cuts(cut, C[cut], d[cut])
         if deadline is not None and time.perf_counter() >= deadline:
             break
-    return menu, max(bound, value), {"master_mip_rounds": rounds, "benders_cuts": master.cuts}
+    return best.menu, max(bound, best.value), {"master_mip_rounds": rounds, "benders_cuts": master.cuts}

@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 
 from ..blocks import row_blocks
-from .benders import group_sums, separate
+from .benders import Incumbent, group_sums, separate
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
@@ -34,9 +34,7 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
     deadline or ``max_nodes`` the search is complete and the bound equals the value.
     """
     n, m = P.shape
-    menu = np.sort(np.asarray(menu, dtype=np.intp))
-    value = float(w @ P[:, menu].max(axis=1))
-    tol = gap_tol * max(1.0, abs(value))
+    best = Incumbent(P, w, menu)
     # Each stack entry: (forced-in mask, forced-out mask, multipliers, bound inherited).
     stack = [(np.zeros(m, bool), np.zeros(m, bool), np.asarray(mu, dtype=np.float64), np.inf)]
     nodes, pruned, iters = 0, 0, root_iter
@@ -46,6 +44,8 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
             timed_out = True
             break
         inside, outside, mu, parent = stack.pop()
+        value = best.value
+        tol = gap_tol * max(1.0, abs(value))
         if parent <= value + tol:
             pruned += 1
             continue
@@ -53,11 +53,9 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         bound, mu, rho, top = _node_bound(P, w, K, inside, outside, mu, value, iters, deadline)
         iters = node_iter
         candidate = np.flatnonzero(inside | top)
-        if candidate.size:
-            v = float(w @ P[:, candidate].max(axis=1))                                # (B13)
-            if v > value:
-                menu, value = candidate, v
-                tol = gap_tol * max(1.0, abs(value))
+        if candidate.size and best.offer(candidate):                                  # (B13)
+            value = best.value
+            tol = gap_tol * max(1.0, abs(value))
         if bound <= value + tol:
             pruned += 1
             continue
@@ -75,10 +73,7 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         k_free = K - int(inside.sum())
         if k_free <= 0 or int((~(inside | outside)).sum()) <= k_free:
             # The node's menu is decided: the forced columns, plus every free one if they fit.
-            leaf = np.flatnonzero(inside if k_free <= 0 else ~outside)
-            v = float(w @ P[:, leaf].max(axis=1))
-            if v > value:
-                menu, value = leaf, v
+            best.offer(np.flatnonzero(inside if k_free <= 0 else ~outside))
             continue
         t = int(np.flatnonzero(top)[np.argmax(rho[top])])
         out_child = outside.copy()
@@ -88,9 +83,9 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         stack.append((inside, out_child, mu, bound))          # explored second
         stack.append((in_child, outside, mu, bound))          # dive: force the strongest column in
     open_bound = max((entry[3] for entry in stack), default=-np.inf)
-    bound = value if not timed_out else max(value, open_bound)
-    return np.sort(menu), value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
-                                         "bb_complete": not timed_out}
+    bound = best.value if not timed_out else max(best.value, open_bound)
+    return best.menu, best.value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
+                                          "bb_complete": not timed_out}
 
 
 def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
@@ -140,17 +135,16 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
     n, m = P.shape
     G = int(groups.max()) + 1
     sums = group_sums(w, groups, G)
-    menu = np.sort(np.asarray(menu, dtype=np.intp))
-    value = float(w @ P[:, menu].max(axis=1))
-    tol = gap_tol * max(1.0, abs(value))
+    best = Incumbent(P, w, menu)
     stack = [(np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64), np.inf)]
     nodes = pruned = rounds = 0
     timed_out = False
-    seen = set()
     while stack:
         if deadline is not None and time.perf_counter() >= deadline:
             timed_out = True
             break
+        value = best.value
+        tol = gap_tol * max(1.0, abs(value))
         lo, hi, parent = stack.pop()
         if parent <= value + tol or lo.sum() > K or hi.sum() < K:
             pruned += 1
@@ -165,12 +159,9 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
                 break
             if deadline is not None and time.perf_counter() >= deadline:
                 break                                        # z is still a valid bound
-            rounded = np.sort(np.argpartition(-y, K - 1)[:K])
-            if rounded.tobytes() not in seen:
-                seen.add(rounded.tobytes())
-                v = float(w @ P[:, rounded].max(axis=1))
-                if v > value:
-                    menu, value, tol = rounded, v, gap_tol * max(1.0, abs(v))
+            if best.offer(np.argpartition(-y, K - 1)[:K]):
+                value = best.value
+                tol = gap_tol * max(1.0, abs(value))
             C, d, f, _ = separate(P, w, y, groups, G, sums)
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
             if cut.size == 0:
@@ -197,6 +188,6 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
         stack.append((lo1, hi, z))
     master.set_y_bounds(np.zeros(m), np.ones(m))
     open_bound = max((entry[2] for entry in stack), default=-np.inf)
-    bound = value if not timed_out else max(value, open_bound)
-    return np.sort(menu), value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
-                                         "bb_complete": not timed_out, "bb_lp_rounds": rounds}
+    bound = best.value if not timed_out else max(best.value, open_bound)
+    return best.menu, best.value, bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack),
+                                          "bb_complete": not timed_out, "bb_lp_rounds": rounds}

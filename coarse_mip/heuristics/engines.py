@@ -57,7 +57,7 @@ def heuristic_engine(problem: Problem, K: int, *, time_limit: float | None = Non
 def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, bounder, *,
                 shakes: int = 200, patience: int = 30, sample_rows: int = 20_000,
                 settle_gap: float = 1e-9, deadline: float | None = None) -> tuple[np.ndarray, dict]:
-    """Greedy + best-improvement swaps, then ``bounder(menu) -> (menu, bound)``, then VNS
+    """Greedy + best-improvement swaps, then ``bounder(menu) -> (menu, value, bound)``, then VNS
     shakes unless the bound is within ``settle_gap`` (relative) of the menu's value.
 
     Above ``sample_rows`` rows the descent and the shakes run on a seeded row sample and each
@@ -73,8 +73,7 @@ def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, 
     if sampled:
         menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
         swaps += polish
-    menu, target = bounder(menu)
-    value = menu_value(full_P, full_w, menu)
+    menu, value, target = bounder(menu)
     if value >= target - settle_gap * max(1.0, abs(target)):
         return menu, {"swaps": swaps, "shakes": 0, "shake_improvements": 0}
     shaken, figures = vns(P, w, menu, rng, shakes=shakes, patience=patience,
@@ -104,9 +103,9 @@ def lloyd_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
 def _run_heuristic(problem, K, time_limit, seed, bound, search, mip_gap=0.0, adopt_bound_menu=True) -> EngineResult:
     """Reduce, run ``search(P, w, K, rng, deadline, bounder)``, and pair its menu with a bound.
 
-    ``bounder(menu)`` runs the Benders LP cut loop seeded with ``menu`` and returns (menu, bound):
-    the menu is the better of ``menu`` and the loop's roundings (if ``adopt_bound_menu``). A
-    search that never calls it gets the bound afterwards.
+    ``bounder(menu)`` runs the Benders LP cut loop seeded with ``menu`` and returns (menu, its
+    value, bound): the menu is the better of ``menu`` and the loop's roundings (if
+    ``adopt_bound_menu``). A search that never calls it gets the bound afterwards.
     """
     if bound not in BOUNDS:
         raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
@@ -124,22 +123,25 @@ def _run_heuristic(problem, K, time_limit, seed, bound, search, mip_gap=0.0, ado
 
     def bounder(menu):
         if bound == "none" or "bounded" in result:
-            return menu, result["bound"]
+            return menu, menu_value(P, w, menu), result["bound"]
         result["bounded"] = True
         t = time.perf_counter()
         lp = benders_lp(P, w, K, menu, seed=lp_seed, gap_tol=max(mip_gap, 1e-9),
                         deadline=_at_least_a_moment(deadline))
         stats.update(lp.stats, bound_source="LP relaxation (Benders cut loop)", bound_s=time.perf_counter() - t)
         result["bound"] = min(result["bound"], lp.bound)
-        better = lp.value > menu_value(P, w, menu)
-        stats["bound_menu_better"] = bool(better)
-        return (lp.menu if better and adopt_bound_menu else menu), result["bound"]
+        # The loop's menu changes only when a rounding is strictly better than ``menu``.
+        better = not np.array_equal(lp.menu, np.sort(menu))
+        stats["bound_menu_better"] = better
+        if better and not adopt_bound_menu:
+            return menu, menu_value(P, w, menu), result["bound"]
+        return lp.menu, lp.value, result["bound"]
 
     t1 = time.perf_counter()
     menu, figures = search(P, w, K, rng, deadline, bounder)
     stats.update(figures)
     if "bounded" not in result:
-        menu, _ = bounder(menu)
+        menu, _, _ = bounder(menu)
     stats["search_s"] = time.perf_counter() - t1 - stats.get("bound_s", 0.0)
     return EngineResult(red.columns[menu], result["bound"], stats)
 
