@@ -49,3 +49,12 @@ def test_benders_time_limit_keeps_a_valid_bound(time_limit):
     assert sol.status in ("feasible", "optimal") and sol.bound >= sol.objective
     lp = cm.solve(P, 4, "heuristic")
     assert sol.bound >= lp.objective - 1e-9 * abs(lp.objective)
+
+
+def test_master_mip_time_out_is_not_called_optimal(orlib):
+    # pmed36 is far from closed after 3 s; the master MIP stops with the incumbent (whose cuts
+    # all hold) as its solution, and that alone must not be reported as optimal.
+    D, p = cm.datasets.read_orlib_pmed(orlib / "pmed36.txt")
+    sol = cm.solve(-D, p, "exact", finish="master-mip", time_limit=3)
+    assert sol.status == "feasible" and -sol.bound < 9934 - 1
+    assert sol.bound >= -9934
