@@ -92,20 +92,27 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
     """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target`` (fewer at ``deadline``).
 
     Returns (bound, its multipliers, its rho (m,), its top free columns as a mask (m,)).
+    Multipliers are kept at or above each row's best forced-in profit ``a_i`` (B11): there the
+    forced columns' rho vanish, and raising mu_i to a_i never raises L.
     """
     n, m = P.shape
     k_free = K - int(inside.sum())
     free = ~(inside | outside)
+    cand = np.flatnonzero(free)
+    Pf = P[:, cand]
+    floor = P[:, inside].max(axis=1) if inside.any() else np.full(n, -np.inf)
     best = (np.inf, mu, None, None)
     theta, since = 1.0, 0
-    mu = mu.copy()
+    mu = np.maximum(mu, floor)
+    rho = np.zeros(m)
     for _ in range(max(1, iters)):
-        rho = sum(w[b] @ np.maximum(P[b] - mu[b, None], 0.0) for b in row_blocks(n))
+        rho_free = sum(w[b] @ np.maximum(Pf[b] - mu[b, None], 0.0) for b in row_blocks(n))
+        rho = np.zeros(m)
+        rho[cand] = rho_free
         top = np.zeros(m, bool)
         if k_free > 0:
-            cand = np.flatnonzero(free)
-            top[cand[np.argsort(-rho[cand], kind="stable")[:k_free]]] = True
-        L = float(w @ mu + rho[inside].sum() + rho[top].sum())
+            top[cand[np.argsort(-rho_free, kind="stable")[:k_free]]] = True
+        L = float(w @ mu + rho[top].sum())
         if L < best[0]:
             best, since = (L, mu.copy(), rho, top), 0
         else:
@@ -114,11 +121,12 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        g = w * (1.0 - (P[:, inside | top] > mu[:, None]).sum(axis=1))
+        g = w * (1.0 - (P[:, top] > mu[:, None]).sum(axis=1))
+        g[(mu <= floor) & (g > 0)] = 0.0          # projected step: mu stays >= floor
         norm = float(g @ g)
         if norm == 0.0:
             break
-        mu -= theta * (L - target) / norm * g
+        mu = np.maximum(mu - theta * (L - target) / norm * g, floor)
     return best
 
 
