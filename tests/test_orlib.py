@@ -18,21 +18,12 @@ def test_last_edge_wins(orlib):
     assert (D == D.T).all() and (D.diagonal() == 0).all()
 
 
-@pytest.mark.parametrize("name", [f"pmed{k}" for k in range(1, 21)])
-def test_pmed_1_to_20_exact_and_heuristic(orlib, name):
-    # About 5 s for all twenty (benchmarks/results/orlib_exact.md).
+@pytest.mark.parametrize("name", [f"pmed{k}" for k in range(1, 41)])
+def test_pmed_exact_and_heuristic(orlib, name):
+    # All forty: about 14 s exact (benchmarks/results/orlib_exact.md), the slowest pmed36 (3 s).
     D, p = read_orlib_pmed(orlib / f"{name}.txt")
     sol = cm.solve(-D, p, "exact", time_limit=300)
     assert sol.status == "optimal" and -sol.objective == optimum(orlib, name)
     heur = cm.solve(-D, p, "heuristic")
     assert heur.bound >= sol.objective - 1e-9 * abs(sol.objective)
     assert -heur.objective == optimum(orlib, name)         # measured: all 40 found, seed 0
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [f"pmed{k}" for k in range(21, 41) if k != 36])
-def test_pmed_21_to_40(orlib, name):
-    # pmed36 is left out: not proven within minutes yet (formulations/benders.md).
-    D, p = read_orlib_pmed(orlib / f"{name}.txt")
-    sol = cm.solve(-D, p, "exact", time_limit=600)
-    assert sol.status == "optimal" and -sol.objective == optimum(orlib, name)
