@@ -92,8 +92,8 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
     """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target`` (fewer at ``deadline``).
 
     Returns (bound, its multipliers, its rho (m,), its top free columns as a mask (m,)).
-    Multipliers are kept at or above each row's best forced-in profit ``a_i`` (B11): there the
-    forced columns' rho vanish, and raising mu_i to a_i never raises L.
+    Multipliers are kept between each row's best forced-in profit ``a_i`` and its best profit
+    outside F0 (B11): raising mu_i to a_i, or lowering it to the cap, never raises L.
     """
     n, m = P.shape
     k_free = K - int(inside.sum())
@@ -101,9 +101,10 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
     cand = np.flatnonzero(free)
     Pf = P[:, cand]
     floor = P[:, inside].max(axis=1) if inside.any() else np.full(n, -np.inf)
+    cap = P[:, ~outside].max(axis=1)
     best = (np.inf, mu, None, None)
     theta, since = 1.0, 0
-    mu = np.maximum(mu, floor)
+    mu = np.clip(mu, floor, cap)
     rho = np.zeros(m)
     for _ in range(max(1, iters)):
         rho_free = sum(w[b] @ np.maximum(Pf[b] - mu[b, None], 0.0) for b in row_blocks(n))
@@ -122,11 +123,11 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
         g = w * (1.0 - (P[:, top] > mu[:, None]).sum(axis=1))
-        g[(mu <= floor) & (g > 0)] = 0.0          # projected step: mu stays >= floor
+        g[((mu <= floor) & (g > 0)) | ((mu >= cap) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
         if norm == 0.0:
             break
-        mu = np.maximum(mu - theta * (L - target) / norm * g, floor)
+        mu = np.clip(mu - theta * (L - target) / norm * g, floor, cap)
     return best
 
 
