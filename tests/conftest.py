@@ -9,6 +9,7 @@ from coarse_mip.datasets import synthetic_profits
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ORLIB = SHARED / "benchmarks" / "orlib-pmed"
+TSPLIB = SHARED / "benchmarks" / "tsplib-pmedian"
 
 
 def random_instance(seed: int, family: str):
@@ -46,3 +47,10 @@ def orlib():
     if not ORLIB.is_dir():
         pytest.skip(f"shared benchmarks not found at {ORLIB}")
     return ORLIB
+
+
+@pytest.fixture
+def tsplib():
+    if not TSPLIB.is_dir():
+        pytest.skip(f"shared benchmarks not found at {TSPLIB}")
+    return TSPLIB

@@ -32,18 +32,3 @@ def test_time_out_returns_incumbent_and_valid_bound():
     assert not figures["bb_complete"]
     assert value <= opt + 1e-9 and bound >= opt - 1e-9
 
-
-def test_auto_hands_an_unfinished_search_to_the_master_mip(monkeypatch):
-    import coarse_mip as cm
-    import coarse_mip.exact as exact
-
-    monkeypatch.setattr(exact, "BRANCH_NODES", 1)         # force the hand-over (B18)
-    handed = 0
-    for seed in range(12):
-        P = synthetic_profits(60, 14, "uniform", seed=seed)
-        truth = cm.solve(P, 4, "enumerate")
-        sol = cm.solve(P, 4, "exact")
-        handed += sol.stats["finish"] == "branch, then master-mip"
-        assert sol.status == "optimal"
-        assert sol.objective == pytest.approx(truth.objective, rel=1e-9)
-    assert handed > 0

@@ -40,10 +40,6 @@ FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 #: the radius MIP, e.g. pmed14 0.2 s against 1.4 s, and rl1304 p = 200: 92 s, radius not done).
 AUTO_BRANCH_K = 10
 
-#: Node budget of the Lagrangian branch and bound before ``auto`` hands over to the master MIP
-#: (B18; OR-Library pmed39, the hardest it closes, needs 2,869 nodes).
-BRANCH_NODES = 4_000
-
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation).
 ROW_CUT_ROWS = 2_000
 
@@ -59,7 +55,7 @@ def exact_engine(problem: Problem, K: int, *, time_limit: float | None = None, m
 
     ``finish`` (Benders only): "branch" (formulations/benders.md B11-B13), "lp-branch" (B16),
     "master-mip" (B17), "radius" (the radius MIP on the columns that survive B10), or "auto"
-    (branch up to ``AUTO_BRANCH_K``, handing over to master-mip (B18); lp-branch above).
+    (branch up to ``AUTO_BRANCH_K``, lp-branch above; B18).
     ``reduce=False`` skips row merging and column dominance (for testing the formulations on
     raw data).
     """
@@ -163,16 +159,12 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
     # Menus using a dropped column are worth less than ``value``, so every finish's bound is
     # raised to at least ``value``; all of them are valid and the smallest is reported.
     bounds = [lp.bound]
-
-    def master_mip_finish():
+    if finisher == "master-mip":
         chosen, mm_bound, figures = master_mip(P, w, K, best.menu, lp, keep, deadline=deadline,
                                                mip_gap=mip_gap, threads=threads, seed=seed)
         stats.update(figures)
         best.offer(chosen)
         bounds.append(max(mm_bound, value))
-
-    if finisher == "master-mip":
-        master_mip_finish()
     elif finisher == "lp-branch":
         chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, best.menu, lp.master, lp.groups,
                                                                allowed=keep, deadline=deadline,
@@ -194,21 +186,12 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
         if finisher == "branch":
             mu = np.full(first.size, -np.inf)
             np.maximum.at(mu, inverse, lp.multipliers)      # merged rows: any one level is valid (B11)
-            # (B18) with per-row cuts, auto gives the branch and bound a budget, then the master MIP.
-            hand_over = finish == "auto" and P.shape[0] <= ROW_CUT_ROWS
-            budget = deadline
-            if hand_over and deadline is not None:
-                budget = time.perf_counter() + (deadline - time.perf_counter()) / 3
-            chosen, _, finish_bound, figures = branch_and_bound(
-                Pr, wr, K, start, mu, deadline=budget, gap_tol=mip_gap,
-                max_nodes=BRANCH_NODES if hand_over else None)
+            chosen, _, finish_bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=deadline,
+                                                                gap_tol=mip_gap)
             stats.update(figures)
         else:
             chosen, finish_bound = _compact(Pr, wr, K, "radius", start, stats, nodes=nodes, deadline=deadline,
                                             mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
         best.offer(cols[chosen])
         bounds.append(max(finish_bound, value))
-        if finisher == "branch" and hand_over and not figures["bb_complete"]:
-            stats["finish"] = "branch, then master-mip"
-            master_mip_finish()
     return best.menu, min(bounds)

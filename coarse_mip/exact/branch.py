@@ -26,12 +26,12 @@ __all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
 def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
                      deadline: float | None = None, root_iter: int = 300, node_iter: int = 20,
-                     gap_tol: float = 1e-9, max_nodes: int | None = None) -> tuple[np.ndarray, float, float, dict]:
+                     gap_tol: float = 1e-9) -> tuple[np.ndarray, float, float, dict]:
     """Prove (or improve) ``menu`` (K,) on profits ``P`` (n, m), weights ``w`` (n,) > 0, K < m.
 
     ``mu`` (n,) are starting multipliers (e.g. the LP's row levels). Returns (best menu, its
     value, a valid upper bound on every menu of at most K columns, figures). Without a
-    deadline or ``max_nodes`` the search is complete and the bound equals the value.
+    deadline the search is complete and the bound equals the value.
     """
     n, m = P.shape
     best = Incumbent(P, w, menu)
@@ -40,7 +40,7 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
     nodes, pruned, iters = 0, 0, root_iter
     timed_out = False
     while stack:
-        if (deadline is not None and time.perf_counter() >= deadline) or nodes == max_nodes:
+        if deadline is not None and time.perf_counter() >= deadline:
             timed_out = True
             break
         inside, outside, mu, parent = stack.pop()
