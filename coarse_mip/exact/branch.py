@@ -93,42 +93,50 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
 
     Returns (bound, its multipliers, its rho (m,), its top free columns as a mask (m,)).
     Multipliers are kept between each row's best forced-in profit ``a_i`` and its best profit
-    outside F0 (B11): raising mu_i to a_i, or lowering it to the cap, never raises L.
+    outside F0 (B11): raising mu_i to a_i, or lowering it to the cap, never raises L. A row
+    whose cap is its floor is settled (mu_i = a_i, no free column above it) and drops out.
     """
     n, m = P.shape
     k_free = K - int(inside.sum())
-    free = ~(inside | outside)
-    cand = np.flatnonzero(free)
-    Pf = P[:, cand]
+    cand = np.flatnonzero(~(inside | outside))
     floor = P[:, inside].max(axis=1) if inside.any() else np.full(n, -np.inf)
-    cap = P[:, ~outside].max(axis=1)
-    best = (np.inf, mu, None, None)
-    theta, since = 1.0, 0
+    cap = np.maximum(P[:, cand].max(axis=1, initial=-np.inf), floor)
     mu = np.clip(mu, floor, cap)
-    rho = np.zeros(m)
+    alive = cap > floor
+    live = np.flatnonzero(alive)
+    settled = float(w[~alive] @ mu[~alive])
+    Pf = P[np.ix_(live, cand)]
+    wl, lo, hi, ml = w[live], floor[live], cap[live], mu[live]
+    excess = np.empty_like(Pf)
+    best = (np.inf, ml, None, None)
+    theta, since = 1.0, 0
     for _ in range(max(1, iters)):
-        rho_free = sum(w[b] @ np.maximum(Pf[b] - mu[b, None], 0.0) for b in row_blocks(n))
-        rho = np.zeros(m)
-        rho[cand] = rho_free
-        top = np.zeros(m, bool)
-        if k_free > 0:
-            top[cand[np.argsort(-rho_free, kind="stable")[:k_free]]] = True
-        L = float(w @ mu + rho[top].sum())
+        np.subtract(Pf, ml[:, None], out=excess)
+        np.maximum(excess, 0.0, out=excess)
+        rho_free = wl @ excess
+        top = np.argsort(-rho_free, kind="stable")[:max(k_free, 0)]
+        L = settled + float(wl @ ml + rho_free[top].sum())
         if L < best[0]:
-            best, since = (L, mu.copy(), rho, top), 0
+            best, since = (L, ml.copy(), rho_free, top), 0
         else:
             since += 1
             if since >= 5:
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        g = w * (1.0 - (P[:, top] > mu[:, None]).sum(axis=1))
-        g[((mu <= floor) & (g > 0)) | ((mu >= cap) & (g < 0))] = 0.0     # projected step
+        g = wl * (1.0 - (Pf[:, top] > ml[:, None]).sum(axis=1))
+        g[((ml <= lo) & (g > 0)) | ((ml >= hi) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
         if norm == 0.0:
             break
-        mu = np.clip(mu - theta * (L - target) / norm * g, floor, cap)
-    return best
+        ml = np.clip(ml - theta * (L - target) / norm * g, lo, hi)
+    L, ml, rho_free, top = best
+    mu[live] = ml
+    rho = np.zeros(m)
+    rho[cand] = rho_free
+    mask = np.zeros(m, bool)
+    mask[cand[top]] = True
+    return L, mu, rho, mask
 
 
 def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, master, groups: np.ndarray,
