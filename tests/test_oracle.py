@@ -67,3 +67,18 @@ def test_medium_instance_formulations_agree():
     b = cm.solve(P, 4, "exact", formulation="strong")
     assert a.status == b.status == "optimal"
     assert a.objective == pytest.approx(b.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("n, m, K", [(80, 16, 4), (120, 20, 12)])
+def test_medium_instance_benders_finishes_agree_with_radius(n, m, K):
+    # Uniform profits leave an LP gap, so every finish has to run; K = 12 > AUTO_BRANCH_K
+    # sends auto to lp-branch.
+    from coarse_mip.datasets import synthetic_profits
+
+    P = synthetic_profits(n, m, "uniform", seed=3)
+    ref = cm.solve(P, K, "exact", formulation="radius")
+    assert ref.status == "optimal"
+    for finish in ("auto", "branch", "lp-branch", "master-mip", "radius"):
+        sol = cm.solve(P, K, "exact", formulation="benders", finish=finish)
+        assert sol.status == "optimal" and sol.stats["finish"] != "LP bound", finish
+        assert sol.objective == pytest.approx(ref.objective, rel=1e-9), finish
