@@ -32,3 +32,39 @@ def test_time_out_returns_incumbent_and_valid_bound():
     assert not figures["bb_complete"]
     assert value <= opt + 1e-9 and bound >= opt - 1e-9
 
+
+
+def _lagrangian(P, w, K, inside, outside, mu):
+    """L(mu) of B11 as written, without any projection."""
+    rho = w @ np.maximum(P - mu[:, None], 0.0)
+    free = np.flatnonzero(~(inside | outside))
+    k_free = K - int(inside.sum())
+    return float(w @ mu + rho[inside].sum() + np.sort(rho[free])[::-1][:k_free].sum())
+
+
+def test_projected_multipliers_never_raise_the_node_bound_and_stay_valid():
+    # B11: clipping mu to [best forced-in profit, best profit outside F0] never raises L, and
+    # the node bound is >= every menu of the node.
+    from itertools import combinations
+
+    from coarse_mip.exact.branch import _node_bound
+
+    rng = np.random.default_rng(7)
+    for P, w, K, _ in weighted_instances("noisy", 40, seed=4):
+        m = P.shape[1]
+        cols = rng.permutation(m)
+        n_in = int(rng.integers(0, K))
+        n_out = int(rng.integers(0, m - K + 1))
+        inside, outside = np.zeros(m, bool), np.zeros(m, bool)
+        inside[cols[:n_in]] = True
+        outside[cols[n_in:n_in + n_out]] = True
+        mu = P.mean(axis=1) + rng.normal(0, 0.3, P.shape[0])
+        floor = P[:, inside].max(axis=1) if n_in else np.full(P.shape[0], -np.inf)
+        cap = P[:, ~outside].max(axis=1)
+        assert _lagrangian(P, w, K, inside, outside, np.clip(mu, floor, cap)) <= \
+            _lagrangian(P, w, K, inside, outside, mu) + 1e-9
+        free = np.flatnonzero(~(inside | outside))
+        best = max(w @ P[:, np.concatenate([np.flatnonzero(inside), extra])].max(axis=1)
+                   for extra in map(list, combinations(free, K - n_in)))
+        bound = _node_bound(P, w, K, inside, outside, mu, best, 30)[0]     # Polyak steps aim at best
+        assert bound >= best - 1e-9

@@ -7,8 +7,10 @@ For any multipliers ``mu`` (n,) and a node that forces the columns F1 in and F0 
     rho_t = sum_i w_i (P_it - mu_i)^+                                                 (B11)
 
 bounds every menu of the node, because max_{t in S} P_it <= mu_i + sum_{t in S} (P_it - mu_i)^+.
-A few subgradient steps per node (warm from the parent's multipliers) tighten it; penalty
-tests fix columns in or out (B12); the Lagrangian menu F1 + top is a feasible menu (B13).
+Multipliers are kept between the row's best forced-in profit and its best profit outside F0,
+which never raises L and zeroes the forced columns' rho. A few projected subgradient steps per
+node (warm from the parent's multipliers) tighten it; penalty tests fix columns in or out
+(B12); the Lagrangian menu F1 + top is a feasible menu (B13).
 """
 
 from __future__ import annotations
