@@ -49,7 +49,7 @@ def orlib():
     return ORLIB
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tsplib():
     if not TSPLIB.is_dir():
         pytest.skip(f"shared benchmarks not found at {TSPLIB}")
