@@ -166,9 +166,8 @@ def _benders(P, w, K, stats, *, finish, deadline, mip_gap, threads, seed, verbos
         best.offer(chosen)
         bounds.append(max(mm_bound, value))
     elif finisher == "lp-branch":
-        chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, best.menu, lp.master, lp.groups,
-                                                               allowed=keep, deadline=deadline,
-                                                               gap_tol=mip_gap)
+        chosen, _, finish_bound, figures = lp_branch_and_bound(P, w, K, best.menu, lp, allowed=keep,
+                                                               deadline=deadline, gap_tol=mip_gap)
         stats.update(figures)
         best.offer(chosen)
         bounds.append(max(finish_bound, value))

@@ -190,6 +190,7 @@ class BendersLP:
     reduced_costs: np.ndarray         # of y at the last master LP (m,): value <= master_value + rc_t if y_t = 1
     master: "BendersMaster"           # the master with every cut, for branch and bound on node LPs
     groups: np.ndarray                # row groups of the cuts (n,)
+    sums: list                        # their group_sums, for separating again
     multipliers: np.ndarray           # Lagrangian multipliers mu (n,) (B11): from the cut duals (B15)
                                       # when the levels were kept, else the best point's levels
     stats: dict = field(default_factory=dict)
@@ -267,7 +268,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_separation_s": sep_s, "benders_master_s": master_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, best.value, it)
-    return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, levels, stats)
+    return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, sums, levels, stats)
 
 
 def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP, allowed: np.ndarray, *,
@@ -280,10 +281,9 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
     the incumbent), separates the cuts of its menu and adds the violated ones; the master
     MIP's dual bound is valid throughout. Returns (best menu, bound, figures).
     """
-    master, groups = lp.master, lp.groups
+    master, groups, sums = lp.master, lp.groups, lp.sums
     h = master.h
     G = int(groups.max()) + 1
-    sums = group_sums(w, groups, G)
     master.set_y_bounds(np.zeros(P.shape[1]), allowed.astype(np.float64))
     for c in master.y_cols:
         h.changeColIntegrality(int(c), highspy.HighsVarType.kInteger)

@@ -20,8 +20,7 @@ import time
 import highspy
 import numpy as np
 
-from ..blocks import row_blocks
-from .benders import Incumbent, group_sums, separate
+from .benders import BendersLP, Incumbent, separate
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
@@ -141,19 +140,19 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
     return L, mu, rho, mask
 
 
-def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, master, groups: np.ndarray,
+def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP,
                         *, allowed: np.ndarray | None = None, deadline: float | None = None,
                         gap_tol: float = 1e-9, max_rounds: int = 50) -> tuple[np.ndarray, float, float, dict]:
     """Depth-first branch and bound whose node bound is the node's LP (B16), solved by cut
-    rounds on ``master`` (a :class:`~coarse_mip.exact.benders.BendersMaster` over the columns of
-    ``P`` holding the root's cuts; new cuts are valid everywhere and stay). ``allowed`` (m,)
-    bool marks the columns not fixed out at the root (B10).
+    rounds on the master of ``lp`` (the :class:`~coarse_mip.exact.benders.BendersLP` of ``P``,
+    holding the root's cuts; new cuts are valid everywhere and stay). ``allowed`` (m,) bool
+    marks the columns not fixed out at the root (B10).
 
     Same contract as :func:`branch_and_bound`.
     """
     n, m = P.shape
+    master, groups, sums = lp.master, lp.groups, lp.sums
     G = int(groups.max()) + 1
-    sums = group_sums(w, groups, G)
     best = Incumbent(P, w, menu)
     stack = [(np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64), np.inf)]
     nodes = pruned = rounds = 0
