@@ -23,6 +23,19 @@ def test_branch_and_bound_matches_enumeration(family):
         assert bound == value
 
 
+def test_uncopied_row_blocks_give_the_same_search(monkeypatch):
+    # Nodes too big to copy (10^6 rows) re-read P in row blocks: force that path on small data.
+    import coarse_mip.exact.branch as branch
+
+    for P, w, K, opt in weighted_instances("uniform", 20, seed=5, n_min=10):
+        copied = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
+        with monkeypatch.context() as patch:
+            patch.setattr(branch, "NODE_COPY_ENTRIES", 0)
+            patch.setattr(branch, "BLOCK_ROWS", 4)
+            blocked = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
+        assert blocked[1] == pytest.approx(opt, rel=1e-9, abs=1e-9)
+        assert blocked[3]["bb_nodes"] == copied[3]["bb_nodes"]
+
 def test_time_out_returns_incumbent_and_valid_bound():
     P = synthetic_profits(400, 30, "uniform", seed=3)
     w = np.ones(400)

@@ -20,9 +20,14 @@ import time
 import highspy
 import numpy as np
 
+from ..blocks import BLOCK_ROWS, row_blocks
 from .benders import BendersLP, Incumbent, separate
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
+
+#: A node copies its live rows x free columns once up to this many entries (512 MB); larger
+#: nodes (10^6 rows) re-read them from P in row blocks, so memory stays at one block.
+NODE_COPY_ENTRIES = 2**26
 
 
 def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
@@ -106,15 +111,19 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
     alive = cap > floor
     live = np.flatnonzero(alive)
     settled = float(w[~alive] @ mu[~alive])
-    Pf = P[np.ix_(live, cand)]
+    # The node's block is copied once when it is small enough, else re-read in row blocks.
+    Pf = P[np.ix_(live, cand)] if live.size * cand.size <= NODE_COPY_ENTRIES else None
     wl, lo, hi, ml = w[live], floor[live], cap[live], mu[live]
-    excess = np.empty_like(Pf)
+    excess = np.empty((min(live.size, BLOCK_ROWS), cand.size))
     best = (np.inf, ml, None, None)
     theta, since = 1.0, 0
     for _ in range(max(1, iters)):
-        np.subtract(Pf, ml[:, None], out=excess)
-        np.maximum(excess, 0.0, out=excess)
-        rho_free = wl @ excess
+        rho_free = np.zeros(cand.size)
+        for b in row_blocks(live.size, BLOCK_ROWS):
+            ex = excess[: b.stop - b.start]
+            np.subtract(P[np.ix_(live[b], cand)] if Pf is None else Pf[b], ml[b, None], out=ex)
+            np.maximum(ex, 0.0, out=ex)
+            rho_free += wl[b] @ ex
         top = np.argsort(-rho_free, kind="stable")[:max(k_free, 0)]
         L = settled + float(wl @ ml + rho_free[top].sum())
         if L < best[0]:
@@ -125,7 +134,8 @@ def _node_bound(P, w, K, inside, outside, mu, target, iters, deadline=None):
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        g = wl * (1.0 - (Pf[:, top] > ml[:, None]).sum(axis=1))
+        chosen = P[np.ix_(live, cand[top])] if Pf is None else Pf[:, top]
+        g = wl * (1.0 - (chosen > ml[:, None]).sum(axis=1))
         g[((ml <= lo) & (g > 0)) | ((ml >= hi) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
         if norm == 0.0:
