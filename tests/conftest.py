@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from coarse_mip.datasets import synthetic_profits
 
@@ -54,3 +55,11 @@ def tsplib():
     if not TSPLIB.is_dir():
         pytest.skip(f"shared benchmarks not found at {TSPLIB}")
     return TSPLIB
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """BLAS/OpenMP on one thread for a module: oversubscription makes boosting fits many times
+    slower on a busy 2-core box."""
+    with threadpool_limits(limits=1):
+        yield

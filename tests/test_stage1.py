@@ -5,18 +5,11 @@ import pandas as pd
 import pytest
 from scipy.interpolate import PchipInterpolator
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from coarse_mip.stage1 import ArmOutcomeEstimator, profit_matrix, simulate_promotions
 
 GRID = np.arange(31) / 100
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # OpenMP oversubscription makes boosting fits many times slower on a busy 2-core box.
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 from coarse_mip.cli import main
 from coarse_mip.stage1 import email_profit, hillstrom_experiment, read_hillstrom
@@ -19,12 +18,7 @@ from .conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
 TOL = 1e-9
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
