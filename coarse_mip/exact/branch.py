@@ -160,7 +160,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
 
     Same contract as :func:`branch_and_bound`.
     """
-    n, m = P.shape
+    m = P.shape[1]
     master, groups, sums = lp.master, lp.groups, lp.sums
     G = int(groups.max()) + 1
     best = Incumbent(P, w, menu)

@@ -24,6 +24,7 @@ from ..blocks import row_blocks
 
 __all__ = ["SwapState", "local_search", "menu_value", "row_values", "swap_search"]
 
+
 def row_values(P: np.ndarray, menu: np.ndarray) -> np.ndarray:
     """Each row's best value on ``menu``: ``max_{t in menu} P[i, t]``, shape (n,)."""
     return np.concatenate([P[s][:, menu].max(axis=1) for s in row_blocks(P.shape[0])])
