@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .api import METHODS, profit_curve, solve
+from .exact import FORMULATIONS
 
 __all__ = ["main"]
 
@@ -151,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("solve", help="choose K treatments and assign every individual")
     common(s, "K")
-    s.add_argument("--formulation", choices=["auto", "benders", "radius", "strong"], default=None)
+    s.add_argument("--formulation", choices=FORMULATIONS, default=None)
     s.add_argument("--json", metavar="REPORT.json", help="write the Solution as JSON")
     s.add_argument("--assignments", metavar="OUT.csv", help="write each individual's treatment")
     s.set_defaults(func=_cmd_solve)
