@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .engine import EngineResult
-from .exact import exact_engine
-from .heuristics.engines import enumerate_engine, greedy_engine, heuristic_engine, lloyd_engine
-from .problem import Problem, check_K
+from ._validation import check_K
+from .engines import ENGINES, SolveContext
+from .problem import Problem
 from .solution import Solution, certify
 
 __all__ = ["solve", "profit_curve", "METHODS"]
 
 logger = logging.getLogger("coarse_mip")
 
-
-#: method name -> engine(problem, K, *, time_limit, mip_gap, seed, **options) -> EngineResult
-METHODS: dict[str, Callable[..., EngineResult]] = {
-    "exact": exact_engine,
-    "heuristic": heuristic_engine,
-    "lloyd": lloyd_engine,
-    "greedy": greedy_engine,
-    "enumerate": enumerate_engine,
-}
+#: The method names ``solve`` takes, in documentation order.
+METHODS = tuple(ENGINES)
 
 
 def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float | None = None,
-          mip_gap: float = 0.0, seed: int = 0, **options) -> Solution:
+          mip_gap: float = 0.0, seed=0, **options) -> Solution:
     """Choose at most ``K`` treatments and assign every individual to one of them.
 
     .. math::
@@ -58,12 +48,14 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
         with status "feasible" (never an exception).
     mip_gap : float, default=0.0
         Relative gap at which a solution counts as optimal.
-    seed : int, default=0
-        Seed of every randomized step (HiGHS' ``random_seed`` included).
+    seed : int, Generator or None, default=0
+        Seed of every randomized step; HiGHS' ``random_seed`` is drawn from it (and recorded
+        in ``stats["highs_seed"]``). None draws fresh entropy.
     **options
-        Engine options: exact takes ``formulation``, ``threads``, ``verbose``, ``reduce``;
-        heuristic takes ``shakes``, ``bound`` ("lp" | "none"); lloyd takes ``restarts``,
-        ``max_iter``, ``bound``; enumerate takes ``max_work``.
+        Engine options, listed with their defaults by ``coarse_mip.engines.ENGINES[method].options``:
+        exact takes ``formulation``, ``finish``, ``threads``, ``verbose``, ``reduce``;
+        heuristic takes ``shakes``, ``patience``, ``bound`` ("lp" | "none"), ``sample_rows``;
+        lloyd takes ``restarts``, ``max_iter``, ``bound``; enumerate takes ``max_work``.
 
     Returns
     -------
@@ -85,33 +77,17 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
     t0 = time.perf_counter()
     problem = Problem.from_data(profits, weights)
     K = check_K(K)
-    engine = METHODS.get(method)
-    if engine is None:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
-    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    if not (0.0 <= mip_gap < 1.0):
-        raise ValueError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
-    _check_options(engine, method, options)
-    result = engine(problem, K, time_limit=time_limit, mip_gap=mip_gap, seed=seed, **options)
+    spec = ENGINES.get(method)
+    if spec is None:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    ctx = SolveContext.create(time_limit=time_limit, mip_gap=mip_gap, seed=seed)
+    result = spec.run(problem, K, ctx, **spec.resolve(options))
+    stats = dict(result.stats, highs_seed=ctx.highs_seed)
     sol = certify(problem, K, result.menu, result.bound, method=method,
-                  runtime_s=time.perf_counter() - t0, mip_gap=mip_gap, stats=result.stats)
+                  runtime_s=time.perf_counter() - t0, mip_gap=ctx.mip_gap, stats=stats)
     logger.info("%s K=%d: %s objective=%.10g bound=%.10g gap=%.2e in %.2fs", method, K,
                 sol.status, sol.objective, sol.bound, sol.gap, sol.runtime_s)
     return sol
-
-
-def _check_options(engine, method: str, options: dict) -> None:
-    params = inspect.signature(engine).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        allowed = {k for k, p in params.items() if p.kind is p.KEYWORD_ONLY}
-        allowed -= {"time_limit", "mip_gap", "seed"}
-    else:
-        allowed = set(params) - {"problem", "K", "time_limit", "mip_gap", "seed"}
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise ValueError(f"method {method!r} does not take option(s) {unknown}; "
-                         f"it takes {sorted(allowed) or 'none'}")
 
 
 def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=None,

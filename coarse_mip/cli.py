@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .api import METHODS, profit_curve, solve
-from .exact import FORMULATIONS
+from .engines import ENGINES
 
 __all__ = ["main"]
 
@@ -74,7 +74,11 @@ def _write_table(df: pd.DataFrame, path: str) -> None:
 
 def _cmd_solve(args) -> int:
     profits, weights, ids = read_profits(args.profits, args.weights, args.id_column)
-    options = {} if args.formulation is None else {"formulation": args.formulation}
+    options = _engine_options(args)
+    if args.formulation is not None:
+        options["formulation"] = ENGINES["exact"].options["formulation"].check("formulation", args.formulation)
+        if args.method != "exact":
+            raise UserError(f"--formulation is an option of --method exact, not {args.method}")
     sol = solve(profits, args.K, args.method, weights=weights, time_limit=args.time_limit,
                 mip_gap=args.mip_gap, seed=args.seed, **options)
     print(f"status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}  "
@@ -99,7 +103,7 @@ def _cmd_curve(args) -> int:
     profits, weights, _ = read_profits(args.profits, args.weights, args.id_column)
     Ks = range(1, args.K_max + 1)
     table = profit_curve(profits, Ks, args.method, weights=weights, time_limit=args.time_limit,
-                         mip_gap=args.mip_gap, seed=args.seed)
+                         mip_gap=args.mip_gap, seed=args.seed, **_engine_options(args))
     print(_format_curve(table))
     if args.out:
         _write_table(table.assign(labels=table["labels"].map(json.dumps)), args.out)
@@ -121,6 +125,11 @@ def _cmd_demo(args) -> int:
     print(f"figure: {png}")
     print(f"total {time.perf_counter() - t0:.1f}s")
     return 0
+
+
+def _engine_options(args) -> dict:
+    """``--option NAME=VALUE`` pairs, checked against the chosen engine's spec."""
+    return ENGINES[args.method].parse(args.option or [])
 
 
 def _format_curve(table: pd.DataFrame) -> str:
@@ -149,10 +158,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--weights", metavar="COLUMN", help="column holding individual weights")
         p.add_argument("--id-column", metavar="COLUMN", help="column holding individual ids")
+        p.add_argument("--option", action="append", metavar="NAME=VALUE",
+                       help="engine option, repeatable: " + "; ".join(
+                           f"{spec.name}: {', '.join(spec.options) or 'none'}" for spec in ENGINES.values()))
 
     s = sub.add_parser("solve", help="choose K treatments and assign every individual")
     common(s, "K")
-    s.add_argument("--formulation", choices=FORMULATIONS, default=None)
+    s.add_argument("--formulation", choices=ENGINES["exact"].options["formulation"].choices, default=None,
+                   help="exact engine's model (same as --option formulation=...)")
     s.add_argument("--json", metavar="REPORT.json", help="write the Solution as JSON")
     s.add_argument("--assignments", metavar="OUT.csv", help="write each individual's treatment")
     s.set_defaults(func=_cmd_solve)

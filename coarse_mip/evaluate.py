@@ -18,7 +18,6 @@ assignment is compared with), each returned as a :class:`Policy`:
 from __future__ import annotations
 
 import logging
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -30,9 +29,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .problem import check_K
-from .solution import assign as best_chosen
-from .stage1.estimate import _as_frame
+from . import rows
+from ._validation import (as_frame, check_columns, check_frame_complete, check_indices, check_int, check_K,
+                          check_matrix, check_vector, is_categorical)
+from .api import solve
 
 __all__ = ["Policy", "PolicyValue", "true_policy_value", "share_of_full", "dr_policy_value",
            "kmeans_on_covariates", "kmeans_on_effects", "best_on_grid", "best_single", "full_personalization"]
@@ -90,9 +90,9 @@ class Policy:
         -------
         Policy
         """
-        P = _check_profits(profits)
-        menu = _check_columns(treatments, P.shape[1], "treatments")
-        assignment = best_chosen(P, menu)
+        P = check_matrix(profits)[0]
+        menu = check_columns(treatments, P.shape[1], "treatments")
+        assignment = rows.assign(P, menu)
         return cls(name, tuple(int(t) for t in menu), assignment, float(P[np.arange(len(P)), assignment].sum()))
 
     def assign(self, *, profits=None, X=None) -> np.ndarray:
@@ -113,15 +113,15 @@ class Policy:
         if self.segment_on == "X":
             if X is None:
                 raise ValueError(f"policy {self.name!r} segments on covariates: pass X")
-            return self.segment_treatment[self.segmenter.predict(_as_frame(X))]
+            return self.segment_treatment[self.segmenter.predict(as_frame(X))]
         if profits is None:
             raise ValueError(f"policy {self.name!r} needs the individuals' estimated profits")
-        P = _check_profits(profits)
+        P = check_matrix(profits)[0]
         if P.shape[1] <= max(self.treatments):
             raise ValueError(f"profits has {P.shape[1]} columns; the policy uses column {max(self.treatments)}")
         if self.segment_on == "profits":
             return self.segment_treatment[self.segmenter.predict(P)]
-        return best_chosen(P, np.asarray(self.treatments))
+        return rows.assign(P, np.asarray(self.treatments))
 
 
 class PolicyValue(NamedTuple):
@@ -152,8 +152,8 @@ def true_policy_value(true_profit, assignment) -> float:
     >>> true_policy_value([[0.0, 2.0], [0.0, -1.0]], [1, 0])
     1.0
     """
-    P = _check_profits(true_profit, "true_profit")
-    a = _check_assignment(assignment, P.shape)
+    P = check_matrix(true_profit, "true_profit")[0]
+    a = check_indices(assignment, *P.shape, "assignment")
     return float(P[np.arange(len(P)), a].mean())
 
 
@@ -178,8 +178,8 @@ def share_of_full(profits, assignment) -> float:
     >>> share_of_full([[0.0, 2.0], [0.0, 2.0]], [1, 0])
     0.5
     """
-    P = _check_profits(profits)
-    a = _check_assignment(assignment, P.shape)
+    P = check_matrix(profits)[0]
+    a = check_indices(assignment, *P.shape, "assignment")
     full = P.max(axis=1).sum()
     if full <= 0:
         logger.warning("full personalization's profit is %g; the share is undefined", full)
@@ -236,7 +236,7 @@ def dr_policy_value(outcome, T, propensity, mu_hat, policy, *, reference=None, l
     >>> round(v.value, 3)
     1.5
     """
-    y = _check_vector(outcome, "outcome", float)
+    y = check_vector(outcome, "outcome", float)
     n = y.size
     if n < 2:
         raise ValueError(f"need at least 2 individuals for a standard error, got {n}")
@@ -246,7 +246,7 @@ def dr_policy_value(outcome, T, propensity, mu_hat, policy, *, reference=None, l
     if not np.all(np.isfinite(mu)):
         raise ValueError("mu_hat contains NaN or inf")
     n_arms = mu.shape[1]
-    t = _check_arms(T, n, n_arms, "T")
+    t = check_indices(T, n, n_arms, "T")
     e = np.asarray(propensity, dtype=float)
     if e.ndim == 2:
         if e.shape != mu.shape:
@@ -266,9 +266,9 @@ def dr_policy_value(outcome, T, propensity, mu_hat, policy, *, reference=None, l
     def scores(pi: np.ndarray) -> np.ndarray:
         return mu[rows, pi] + (t == pi) * residual
 
-    psi = scores(_check_arms(policy, n, n_arms, "policy"))
+    psi = scores(check_indices(policy, n, n_arms, "policy"))
     if reference is not None:
-        psi = psi - scores(_check_arms(reference, n, n_arms, "reference"))
+        psi = psi - scores(check_indices(reference, n, n_arms, "reference"))
     value = float(psi.mean())
     std_err = float(psi.std(ddof=1) / np.sqrt(n))
     half = float(norm.ppf(0.5 + level / 2)) * std_err
@@ -301,14 +301,12 @@ def kmeans_on_covariates(X, profits, K: int, *, seed: int | np.random.Generator 
     Policy
         ``segment_on="X"``: :meth:`Policy.assign` needs ``X``.
     """
-    P = _check_profits(profits)
-    frame = _as_frame(X)
+    P = check_matrix(profits)[0]
+    frame = as_frame(X)
     if len(frame) != len(P):
         raise ValueError(f"X has {len(frame)} rows but profits has {len(P)}")
-    if frame.isna().to_numpy().any():
-        raise ValueError("X contains missing values")
-    categorical = [c for c in frame.columns
-                   if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+    check_frame_complete(frame)
+    categorical = [c for c in frame.columns if is_categorical(frame[c])]
     encode = ColumnTransformer([("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
                                remainder="passthrough")
     segmenter = Pipeline([("encode", encode), ("scale", StandardScaler()),
@@ -340,7 +338,7 @@ def kmeans_on_effects(profits, K: int, *, seed: int | np.random.Generator | None
     Policy
         ``segment_on="profits"``.
     """
-    P = _check_profits(profits)
+    P = check_matrix(profits)[0]
     segmenter = _kmeans(K, len(P), seed, n_init)
     labels = segmenter.fit_predict(P)
     return _segment_policy("kmeans_effects", P, labels, segmenter, "profits")
@@ -366,10 +364,8 @@ def best_on_grid(profits, K: int, columns, *, name: str = "grid", time_limit: fl
     -------
     Policy
     """
-    from .api import solve
-
-    P = _check_profits(profits)
-    cols = _check_columns(columns, P.shape[1], "columns")
+    P = check_matrix(profits)[0]
+    cols = check_columns(columns, P.shape[1], "columns")
     K = check_K(K)
     sol = solve(P[:, cols], K, "exact", time_limit=time_limit)
     if sol.status != "optimal":
@@ -388,7 +384,7 @@ def best_single(profits) -> Policy:
     -------
     Policy
     """
-    P = _check_profits(profits)
+    P = check_matrix(profits)[0]
     return Policy.from_menu(P, [int(P.sum(axis=0).argmax())], "best_single")
 
 
@@ -404,14 +400,13 @@ def full_personalization(profits) -> Policy:
     Policy
         Offers every column; the in-sample assignment is the row-wise argmax.
     """
-    P = _check_profits(profits)
+    P = check_matrix(profits)[0]
     return Policy.from_menu(P, np.arange(P.shape[1]), "full")
 
 
 def _kmeans(K: int, n: int, seed, n_init: int) -> KMeans:
     K = check_K(K)
-    if isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral) or n_init < 1:
-        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    n_init = check_int(n_init, "n_init")
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**31 - 1))  # sklearn takes ints or RandomState, not Generator
     return KMeans(n_clusters=min(K, n), n_init=n_init, random_state=seed)
@@ -426,48 +421,3 @@ def _segment_policy(name: str, P: np.ndarray, labels: np.ndarray, segmenter, seg
     logger.debug("%s: %d segments, %d distinct columns", name, n_segments, np.unique(segment_treatment).size)
     return Policy(name, tuple(int(t) for t in np.unique(segment_treatment)), assignment,
                   float(P[np.arange(len(P)), assignment].sum()), segmenter, segment_treatment, segment_on)
-
-
-def _check_profits(profits, name: str = "profits") -> np.ndarray:
-    P = np.asarray(profits.to_numpy() if isinstance(profits, pd.DataFrame) else profits, dtype=float)
-    if P.ndim != 2 or P.shape[0] == 0 or P.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {P.shape}")
-    if not np.all(np.isfinite(P)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return P
-
-
-def _check_vector(values, name: str, dtype) -> np.ndarray:
-    v = np.asarray(values, dtype=dtype)
-    if v.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return v
-
-
-def _check_arms(values, n: int, n_arms: int, name: str) -> np.ndarray:
-    a = np.asarray(values)
-    if a.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
-    if not np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer indices, got dtype {a.dtype}")
-    if a.size and (a.min() < 0 or a.max() >= n_arms):
-        raise ValueError(f"{name} must lie in 0..{n_arms - 1}, got values in {a.min()}..{a.max()}")
-    return a
-
-
-def _check_assignment(assignment, shape: tuple[int, int]) -> np.ndarray:
-    return _check_arms(assignment, shape[0], shape[1], "assignment")
-
-
-def _check_columns(columns, m: int, name: str) -> np.ndarray:
-    cols = np.asarray(columns)
-    if cols.ndim != 1 or cols.size == 0 or not np.issubdtype(cols.dtype, np.integer):
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of column indices, got {cols!r}")
-    if cols.min() < 0 or cols.max() >= m:
-        raise ValueError(f"{name} must lie in 0..{m - 1}, got {cols.tolist()}")
-    if np.unique(cols).size != cols.size:
-        raise ValueError(f"{name} has duplicates: {cols.tolist()}")
-    return np.sort(cols)
-

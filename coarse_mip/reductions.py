@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .blocks import row_blocks
+from . import rows
 from .problem import Problem
 
 __all__ = ["Reduced", "reduce_problem", "dominated_columns", "first_occurrence", "identical_rows"]
@@ -27,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 #: Rows used to screen column pairs before the exact check on all rows.
 _SCREEN_ROWS = 512
-#: Rows per block when confirming candidate pairs and hashing rows.
-_BLOCK_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,12 @@ def reduce_problem(problem: Problem, *, merge_rows: bool = True, drop_dominated:
     columns = np.arange(problem.m)
     if drop_dominated and P.shape[1] > 1:
         alive = ~dominated_columns(P)
-        P, columns = P[:, alive], columns[alive]
+        if not alive.all():
+            P, columns = P[:, alive], columns[alive]
     if merge_rows and P.shape[0] > 1 and _worth_merging(P):
         first, inverse = identical_rows(P)
-        P, w = P[first], np.bincount(inverse, weights=w, minlength=first.size)
+        if first.size < P.shape[0]:      # a copy only when rows did merge
+            P, w = P[first], np.bincount(inverse, weights=w, minlength=first.size)
     return Reduced(np.ascontiguousarray(P), w, columns)
 
 
@@ -78,12 +78,13 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     compared with its group's first row, so a hash collision is caught, never trusted; on a
     collision the sort-based ``np.unique`` decides. O(n m), against O(n m log n) for sorting.
     """
-    bits = np.ascontiguousarray(P, dtype=np.float64).view(np.uint64)
+    P = np.ascontiguousarray(P, dtype=np.float64)
     mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=P.shape[1], dtype=np.uint64) | np.uint64(1)
-    h = np.concatenate([(_mix(bits[s]) * mult).sum(axis=1) for s in row_blocks(P.shape[0], _BLOCK_ROWS)])
+    h, = rows.map_reduce(P, lambda s, b: ((_mix(b.view(np.uint64)) * mult).sum(axis=1),), ("concat",))
     inverse, _ = pd.factorize(h)
     first = first_occurrence(inverse)
-    if all((P[s] == P[first[inverse[s]]]).all() for s in row_blocks(P.shape[0], _BLOCK_ROWS)):
+    mismatched, = rows.map_reduce(P, lambda s, b: (int((b != P[first[inverse[s]]]).any()),))
+    if not mismatched:
         return first, inverse
     logger.warning("row hash collision: merging identical rows by sorting instead")
     _, first, inverse = np.unique(P, axis=0, return_index=True, return_inverse=True)
@@ -108,12 +109,12 @@ def dominated_columns(P: np.ndarray) -> np.ndarray:
     t, u = np.nonzero(cand)
     strict = np.zeros(t.size, dtype=bool)
     # Confirm all candidate pairs together, block by block; most fail in the first blocks,
-    # so blocks grow as pairs drop (about 2e7 entries per gather).
+    # so blocks grow as pairs drop (two gathers of the pairs' columns per block).
     start = 0
     while start < n and t.size:
-        rows = int(np.clip(2e7 // t.size, 256, _BLOCK_ROWS))
-        block = P[start:start + rows]
-        start += rows
+        size = max(256, rows.block_rows(16 * t.size))
+        block = P[start:start + size]
+        start += size
         ok = (block[:, t] <= block[:, u]).all(axis=0)
         strict = (strict | (block[:, t] < block[:, u]).any(axis=0))[ok]
         t, u = t[ok], u[ok]

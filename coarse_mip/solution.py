@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import rows
 from .problem import Problem
 
-__all__ = ["Solution", "certify", "relative_gap"]
+__all__ = ["Solution", "certify", "relative_gap", "GAP_TOL"]
 
 #: Relative slack for floating-point noise in solver bounds (HiGHS works to ~1e-9 relative).
 GAP_TOL = 1e-9
@@ -114,7 +115,7 @@ class Solution:
             errors.append("assignment uses a treatment outside the chosen ones")
         if not errors:
             got = P[np.arange(problem.n), a]
-            best = P[:, menu].max(axis=1)
+            best = rows.best_on(P, menu)
             scale = max(1.0, float(np.abs(P).max()))
             if (got < best - rtol * scale).any():
                 errors.append("some individual is not on its best chosen treatment")
@@ -129,12 +130,6 @@ class Solution:
             raise ValueError("certificate check failed: " + "; ".join(errors))
 
 
-def assign(P: np.ndarray, menu: np.ndarray) -> np.ndarray:
-    """Best chosen column per row, ties to the lowest column index. Shapes (n, m), (k,) -> (n,)."""
-    menu = np.sort(np.asarray(menu, dtype=np.intp))
-    return menu[np.argmax(P[:, menu], axis=1)]
-
-
 def certify(problem: Problem, K: int, menu, bound: float, *, method: str, runtime_s: float,
             mip_gap: float = 0.0, stats: dict | None = None) -> Solution:
     """Turn an engine's menu and proven bound into a checked :class:`Solution`.
@@ -146,7 +141,7 @@ def certify(problem: Problem, K: int, menu, bound: float, *, method: str, runtim
     if menu.size == 0 or menu.size > K:
         raise RuntimeError(f"engine {method!r} returned {menu.size} treatments for K = {K}")
     P, w = problem.profits, problem.weights
-    assignment = assign(P, menu)
+    assignment = rows.assign(P, menu)
     assignment.flags.writeable = False
     objective = float(w @ P[np.arange(problem.n), assignment])
     full = problem.full_value()

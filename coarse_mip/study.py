@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import evaluate
 from .api import solve
-from .problem import check_K
+from ._validation import check_K
 from .stage1 import (DEFAULT_ARMS, INTERPOLATIONS, ArmOutcomeEstimator, Experiment, profit_matrix,
                      simulate_promotions)
 

@@ -32,7 +32,7 @@ def random_instance(seed: int, family: str):
 def weighted_instances(family: str, count: int, *, seed: int, n_min: int = 2, n_max: int = 40):
     """``count`` seeded (P, w, K, optimum) with 1 <= K < m and positive weights, for the
     engines' internals (arrays, not the API); the optimum is from enumeration."""
-    from coarse_mip.heuristics.enumerate import enumerate_menus
+    from coarse_mip.search import enumerate_menus
 
     rng = np.random.default_rng(seed)
     for k in range(count):

@@ -3,9 +3,9 @@
 import pytest
 
 import coarse_mip as cm
-import coarse_mip.exact as exact
+import coarse_mip.engines.exact as exact
 from coarse_mip.datasets import synthetic_profits
-from coarse_mip.exact.highs import HighsRun
+from coarse_mip.solver import HighsRun
 
 
 def test_time_limit_returns_incumbent_and_valid_bound():

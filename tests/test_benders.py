@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.exact import radius
-from coarse_mip.exact.benders import BendersMaster, benders_lp, separate
-from coarse_mip.exact.highs import run_highs
+from coarse_mip.bounds import BendersMaster, benders_lp
+from coarse_mip.formulations import radius
+from coarse_mip.kernels import separate
+from coarse_mip.solver import run_highs
 
 from .conftest import weighted_instances
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.exact.branch import branch_and_bound
-from coarse_mip.heuristics.enumerate import enumerate_menus
+from coarse_mip.search import branch_and_bound, enumerate_menus
 
 from .conftest import weighted_instances
 
@@ -25,14 +24,13 @@ def test_branch_and_bound_matches_enumeration(family):
 
 def test_uncopied_row_blocks_give_the_same_search(monkeypatch):
     # Nodes too big to copy (10^6 rows) re-read P in row blocks: force that path on small data.
-    import coarse_mip.exact.branch as branch
+    import coarse_mip.bounds.lagrangian as lagrangian
 
     for P, w, K, opt in weighted_instances("uniform", 20, seed=5, n_min=10):
         copied = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
         with monkeypatch.context() as patch:
-            patch.setattr(branch, "NODE_COPY_ENTRIES", 0)
-            patch.setattr(branch, "BLOCK_ROWS", 4)
-            blocked = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
+            patch.setattr(lagrangian, "NODE_COPY_ENTRIES", 0)
+            blocked = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1), block_rows=4)
         assert blocked[1] == pytest.approx(opt, rel=1e-9, abs=1e-9)
         assert blocked[3]["bb_nodes"] == copied[3]["bb_nodes"]
 
@@ -60,7 +58,7 @@ def test_projected_multipliers_never_raise_the_node_bound_and_stay_valid():
     # the node bound is >= every menu of the node.
     from itertools import combinations
 
-    from coarse_mip.exact.branch import _node_bound
+    from coarse_mip.bounds import lagrangian_node_bound as _node_bound
 
     rng = np.random.default_rng(7)
     for P, w, K, _ in weighted_instances("noisy", 40, seed=4):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.exact.radius import radius_nodes
+from coarse_mip.formulations.radius import radius_nodes
 
 
 def node_value(nodes, P, menu):

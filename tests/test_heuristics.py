@@ -5,8 +5,8 @@ import pytest
 
 import coarse_mip as cm
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.heuristics.lloyd import lloyd_menu
-from coarse_mip.heuristics.swap import SwapState, swap_search
+from coarse_mip.kernels import SwapState
+from coarse_mip.search import lloyd_menu, swap_search
 
 from .conftest import random_instance
 

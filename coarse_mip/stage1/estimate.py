@@ -33,6 +33,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import as_frame, check_finite, check_frame_complete, check_int, is_categorical
+
 __all__ = ["ArmOutcomeEstimator", "LEARNERS"]
 
 logger = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ class ArmOutcomeEstimator(BaseEstimator):
 
         self._check_params()
         start = time.perf_counter()
-        frame = _as_frame(X)
+        frame = as_frame(X)
         T = np.asarray(T)
         y = np.asarray(y, dtype=float)
         if T.ndim != 1 or y.ndim != 1 or not len(frame) == len(T) == len(y):
@@ -166,14 +168,13 @@ class ArmOutcomeEstimator(BaseEstimator):
         if np.any(counts < self.cv):
             raise ValueError(f"every arm 0..{counts.size - 1} needs at least cv={self.cv} observations, "
                              f"got counts {counts.tolist()}")
-        if frame.isna().to_numpy().any():
-            raise ValueError(f"X contains missing values in columns {frame.columns[frame.isna().any()].tolist()}")
+        check_frame_complete(frame)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.categorical_features_ = [c for c in frame.columns if _is_categorical(frame[c])]
+        self.categorical_features_ = [c for c in frame.columns if is_categorical(frame[c])]
         self.encoder_ = ColumnTransformer(
             [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), self.categorical_features_)],
             remainder="passthrough")
-        Z = _check_finite(self.encoder_.fit_transform(frame), "X")
+        Z = check_finite(np.asarray(self.encoder_.fit_transform(frame), dtype=float), "X")
         self.n_arms_ = counts.size
         categories = list(range(self.n_arms_))
 
@@ -239,11 +240,11 @@ class ArmOutcomeEstimator(BaseEstimator):
 
     def _encode(self, X) -> np.ndarray:
         check_is_fitted(self, "cate_model_")
-        frame = _as_frame(X)
+        frame = as_frame(X)
         missing = [c for c in self.feature_names_in_ if c not in frame.columns]
         if missing:
             raise ValueError(f"X lacks columns seen in fit: {missing}")
-        return _check_finite(self.encoder_.transform(frame[list(self.feature_names_in_)]), "X")
+        return check_finite(np.asarray(self.encoder_.transform(frame[list(self.feature_names_in_)]), dtype=float), "X")
 
     def _boosting(self) -> HistGradientBoostingRegressor:
         # Early stopping is explicit so small and large fits regularize alike.
@@ -256,31 +257,9 @@ class ArmOutcomeEstimator(BaseEstimator):
             raise ValueError(f"learner must be one of {LEARNERS}, got {self.learner!r}")
         for name, low in (("cv", 2), ("max_leaf_nodes", 2), ("min_samples_leaf", 1), ("n_estimators", 4),
                           ("n_jobs", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_int(getattr(self, name), name, low)
         if self.learner == "causal_forest" and self.n_estimators % 4:
             raise ValueError(f"n_estimators must be a multiple of 4 (the forest's subforest size), "
                              f"got {self.n_estimators}")
         if not isinstance(self.learning_rate, numbers.Real) or not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
-
-
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return pd.DataFrame(arr)
-
-
-def _is_categorical(column: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-
-
-def _check_finite(Z: np.ndarray, name: str) -> np.ndarray:
-    Z = np.asarray(Z, dtype=float)
-    if not np.all(np.isfinite(Z)):
-        raise ValueError(f"{name} contains NaN or inf in a numeric column")
-    return Z

@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import PchipInterpolator
 
+from .._validation import check_finite
+
 __all__ = ["profit_matrix", "INTERPOLATIONS"]
 
 logger = logging.getLogger(__name__)
@@ -115,13 +117,11 @@ def profit_matrix(arm_outcomes, arms, grid, *, margin, cost=0.0, method: str = "
         raise ValueError(f"method='quadratic' needs at least 3 arms, got {arms.size}")
     if S.ndim != 2 or S.shape[0] == 0 or S.shape[1] != arms.size:
         raise ValueError(f"arm_outcomes must have shape (n, {arms.size}) to match arms, got {S.shape}")
-    if not np.all(np.isfinite(S)):
-        raise ValueError("arm_outcomes contains NaN or inf")
+    check_finite(S, "arm_outcomes")
     g = np.asarray(grid, dtype=float)
     if g.ndim != 1 or g.size == 0:
         raise ValueError(f"grid must be a non-empty 1-D array of discounts, got shape {g.shape}")
-    if not np.all(np.isfinite(g)):
-        raise ValueError("grid contains NaN or inf")
+    check_finite(g, "grid")
     if g[0] != 0.0 or np.any(np.diff(g) <= 0):
         raise ValueError(f"grid must be strictly increasing and start at 0 (control), got {g.tolist()}")
     # The tolerance admits grids built by float arithmetic, e.g. np.arange(0, 0.31, 0.01).
@@ -177,6 +177,5 @@ def _as_matrix(value, g: np.ndarray, n: int, name: str) -> np.ndarray:
         out = np.broadcast_to(arr, (n, m))
     except ValueError:
         raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the profit matrix ({n}, {m})") from None
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name} contains NaN or inf")
+    check_finite(out, name)
     return out

@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from .swap import SwapState, local_search
+from ..kernels import SwapState
+from .swap import local_search
 
 __all__ = ["vns"]
 

@@ -8,8 +8,8 @@ Starts are k-means++-like over the candidates; the best of several restarts is k
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from .. import rows
 from .greedy import greedy_menu
 
 __all__ = ["lloyd_menu", "plusplus_start"]
@@ -23,14 +23,14 @@ def plusplus_start(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generato
     of D^2 sampling), uniformly among the unused columns when no column gains.
     """
     n, m = P.shape
-    total = w @ P
+    total = rows.column_totals(P, w)
     first = _draw(total - total.min(), rng, np.ones(m, dtype=bool))
     menu = [first]
     best = P[:, first].copy()
     free = np.ones(m, dtype=bool)
     free[first] = False
     for _ in range(1, min(K, m)):
-        gain = w @ np.maximum(P - best[:, None], 0.0)
+        gain = rows.excess(P, best, w)
         t = _draw(gain, rng, free)
         menu.append(t)
         free[t] = False
@@ -67,16 +67,13 @@ def lloyd_menu(P: np.ndarray, w: np.ndarray, K: int, *, rng: np.random.Generator
 
 
 def _lloyd_run(P, w, k, menu, max_iter):
-    n, m = P.shape
-    rows = np.arange(n)
     for it in range(1, max_iter + 1):
-        seg = np.argmax(P[:, menu], axis=1)                                # assignment step
-        S = sp.csr_matrix((w, (seg, rows)), shape=(menu.size, n)) @ P      # (k, m) segment totals
+        seg = np.searchsorted(menu, rows.assign(P, menu))                  # assignment step
+        S = rows.segment_totals(P, w, seg, menu.size)                      # (k, m) segment totals
         moved = np.unique(np.argmax(S, axis=1))                            # relocation step
         moved = greedy_menu(P, w, k, start=moved)     # segments that merged free a slot
         if np.array_equal(moved, menu):
             break
         menu = moved
-    value = float(w @ P[:, menu].max(axis=1))
-    return menu, value, it
+    return menu, rows.menu_value(P, w, menu), it
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from .. import rows
 from ..reductions import first_occurrence
 
 __all__ = ["RadiusNodes", "radius_nodes", "build_model", "start_values"]
@@ -65,16 +66,19 @@ class RadiusNodes:
         return self.coef.shape[0]
 
 
-def radius_nodes(P: np.ndarray, w: np.ndarray, K: int, *, block_rows: int = 8192) -> RadiusNodes:
+def radius_nodes(P: np.ndarray, w: np.ndarray, K: int, *, block_rows: int | None = None) -> RadiusNodes:
     """Compute the nodes of the aggregated chained radius model for ``P`` (n, m), ``w`` (n,).
 
     Assumes validated input, ``w > 0`` and ``1 <= K < m``. Rows are processed in blocks:
     each block's level sets are keyed by exact bitmasks (``ceil(m / 64)`` words) and
     deduplicated with a hash table (``pandas.factorize``), then the blocks' distinct sets are
-    merged. Time O(n m log m), memory O(block_rows m ceil(m/64) + distinct sets).
+    merged. Time O(n m log m), memory O(block_rows m ceil(m/64) + distinct sets); blocks follow
+    the row layer's rule unless ``block_rows`` is given.
     """
     n, m = P.shape
     T = m - K + 1                                        # any T columns hold a chosen one (R3)
+    if block_rows is None:                               # bitmask keys, sort order and steps per row
+        block_rows = rows.block_rows(8 * ((T - 1) * -(-m // 64) + 3 * m))
     parts = []
     constant = 0.0
     occurrences = 0

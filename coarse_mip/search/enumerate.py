@@ -11,11 +11,12 @@ import math
 
 import numpy as np
 
+from .. import rows
+
 __all__ = ["enumerate_menus", "MAX_WORK"]
 
 #: Largest ``C(m, k) * n * k`` (entries touched) that enumeration accepts.
 MAX_WORK = 2 * 10**9
-_BLOCK_ENTRIES = 4 * 10**6
 
 
 def enumerate_menus(P: np.ndarray, w: np.ndarray, K: int, *, max_work: int = MAX_WORK) -> tuple[np.ndarray, float]:
@@ -36,7 +37,7 @@ def enumerate_menus(P: np.ndarray, w: np.ndarray, K: int, *, max_work: int = MAX
         raise ValueError(
             f"enumeration too large: C({m}, {k}) = {count} menus x {n} rows x {k} = {work:.3g} "
             f"entries > limit {max_work:.3g}; use method='exact'")
-    block = max(1, _BLOCK_ENTRIES // (n * k))
+    block = rows.block_rows(8 * n * k)            # menus per block: (n, block, k) float64 gathers
     combos = itertools.combinations(range(m), k)
     best_value, best_menu = -np.inf, None
     while True:

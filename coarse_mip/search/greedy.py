@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import rows
+
 __all__ = ["greedy_menu", "pad_menu"]
 
 
@@ -12,13 +14,14 @@ def greedy_menu(P: np.ndarray, w: np.ndarray, K: int, start=None) -> np.ndarray:
 
     Starts from ``start`` (column indices) or the best single column, then adds the column
     that raises ``sum_i w_i max_{t in menu} P[i, t]`` the most; stops early when no column
-    adds value. Assumes validated float64 input. Cost O(K n m). Returns sorted indices.
+    adds value. Assumes validated float64 input. Cost O(K n m), one row block of memory.
+    Returns sorted indices.
     """
-    n, m = P.shape
-    menu = [int(np.argmax(w @ P))] if start is None or len(start) == 0 else [int(t) for t in start]
-    best = P[:, menu].max(axis=1)
+    m = P.shape[1]
+    menu = [best_single(P, w)] if start is None or len(start) == 0 else [int(t) for t in start]
+    best = rows.best_on(P, np.asarray(menu))
     while len(menu) < min(K, m):
-        gain = w @ np.maximum(P - best[:, None], 0.0)
+        gain = rows.excess(P, best, w)
         gain[menu] = -np.inf
         t = int(np.argmax(gain))
         if not gain[t] > 0.0:
@@ -26,6 +29,11 @@ def greedy_menu(P: np.ndarray, w: np.ndarray, K: int, start=None) -> np.ndarray:
         menu.append(t)
         np.maximum(best, P[:, t], out=best)
     return np.sort(np.asarray(menu, dtype=np.intp))
+
+
+def best_single(P: np.ndarray, w: np.ndarray) -> int:
+    """The column with the largest weighted total (the optimal menu of one)."""
+    return int(np.argmax(rows.column_totals(P, w)))
 
 
 def pad_menu(menu: np.ndarray, K: int, m: int) -> np.ndarray:

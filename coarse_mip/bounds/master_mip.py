@@ -1,0 +1,63 @@
+"""Finish the Benders decomposition by re-solving its master as a MIP (formulations/benders.md, B17)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import rows
+from ..kernels import Incumbent, separate
+from .benders import BendersLP
+
+__all__ = ["master_mip"]
+
+
+def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP, allowed: np.ndarray, *,
+               deadline: float | None = None, mip_gap: float = 0.0, threads: int | None = None,
+               seed: int = 0, max_rounds: int = 100) -> tuple[np.ndarray, float, dict]:
+    """Finish exactly by re-solving the master as a MIP with HiGHS (B17).
+
+    ``lp`` holds the master with every cut of the LP phase; ``allowed`` (m,) marks the columns
+    that survived reduced-cost fixing. Each round solves the master MIP (warm started from
+    the incumbent), separates the cuts of its menu and adds the violated ones; the master
+    MIP's dual bound is valid throughout. Returns (best menu, bound, figures).
+    """
+    master, groups, sums = lp.master, lp.groups, lp.sums
+    session = master.session
+    G = sums.G
+    master.set_y_bounds(np.zeros(P.shape[1]), allowed.astype(np.float64))
+    session.set_integer(master.y_cols)
+    session.configure(mip_gap=mip_gap, threads=threads, seed=seed)
+    best = Incumbent(P, w, menu)
+    bound, rounds = np.inf, 0
+    for rounds in range(1, max_rounds + 1):
+        if deadline is not None:
+            session.configure(time_limit=max(0.0, deadline - time.perf_counter()))
+        # A start must satisfy every row: theta at the menu's group values, not 0 (else HiGHS
+        # spends the round repairing it with an LP; pmed36: 114 s).
+        start = np.zeros(session.num_cols)
+        start[master.y_cols[best.menu]] = 1.0
+        start[master.theta_cols] = np.bincount(groups, weights=w * rows.best_on(P, best.menu), minlength=G)
+        session.set_start(start)
+        result = session.run()
+        bound = min(bound, result.bound)
+        if not result.has_solution:
+            break
+        x = session.values()
+        y, theta = np.round(x[master.y_cols]), x[master.theta_cols]
+        best.offer(np.flatnonzero(y > 0.5))
+        tol = 1e-9 * max(1.0, abs(best.value))
+        if bound <= best.value + max(mip_gap * abs(best.value), tol):
+            break
+        C, d, _, _ = separate(P, w, y, groups, G, sums)
+        cut = np.flatnonzero(theta > d + C @ y + tol)
+        if cut.size == 0:
+            # The master's menu is worth what it claims: optimal if the MIP was solved, and
+            # after a time-out the dual bound above is all that is proven.
+            break
+        master.add_cuts(cut, C[cut], d[cut])
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+    return best.menu, max(bound, best.value), {"master_mip_rounds": rounds, "benders_cuts": master.cuts,
+                                               "highs_options": dict(session.options)}

@@ -1,0 +1,13 @@
+"""Kernels over validated arrays that more than one bound or search builds on.
+
+* :class:`SwapState` -- fast-interchange bookkeeping of a menu (best and second-best slot per
+  row, the swap-gain tables);
+* :func:`separate`, :func:`row_groups` -- the Benders cuts of every row at a master point;
+* :class:`Incumbent` -- the best menu seen, each distinct menu evaluated once.
+"""
+
+from .incumbent import Incumbent
+from .separation import row_groups, separate
+from .swap_state import SwapState
+
+__all__ = ["Incumbent", "SwapState", "row_groups", "separate"]

@@ -1,0 +1,18 @@
+"""Searches over menus: constructions, local search, the paper's Lloyd alternation, exhaustive
+enumeration, and branch and bound on one depth-first tree search.
+
+Every function takes validated float64 arrays ``P`` (n, m) and ``w`` (n,) > 0 and returns a
+menu (sorted column indices) with figures; bounds come from :mod:`coarse_mip.bounds`.
+"""
+
+from .branch import branch_and_bound, lp_branch_and_bound
+from .enumerate import enumerate_menus
+from .greedy import best_single, greedy_menu, pad_menu
+from .lloyd import lloyd_menu, plusplus_start
+from .menu import search_menu
+from .swap import local_search, swap_search
+from .tree import depth_first
+from .vns import vns
+
+__all__ = ["best_single", "branch_and_bound", "depth_first", "enumerate_menus", "greedy_menu", "local_search",
+           "lloyd_menu", "lp_branch_and_bound", "pad_menu", "plusplus_start", "search_menu", "swap_search", "vns"]

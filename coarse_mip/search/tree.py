@@ -1,0 +1,51 @@
+"""One depth-first tree search over menus, shared by every branch and bound.
+
+A node is whatever its ``expand`` function understands (fixings, multipliers, bounds); the
+search only keeps the stack, prunes on the bound a node inherited from its parent, stops at
+the deadline and reports the bound that the open nodes still allow.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from ..kernels import Incumbent
+
+__all__ = ["depth_first"]
+
+
+def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float | None = None,
+                gap_tol: float = 1e-9) -> tuple[float, dict]:
+    """Explore from ``root`` until every node is pruned, decided or the deadline passes.
+
+    ``expand(node)`` evaluates a node (offering the menus it finds to ``incumbent``) and
+    returns its children as ``(child, bound)`` pairs, the last explored first; ``[]`` when
+    the node is decided, ``None`` when its bound prunes it. A node whose inherited bound is at
+    most the incumbent's value (within ``gap_tol``, relative) is pruned unexpanded.
+
+    Returns (a valid upper bound on every menu of the tree, figures). Without a deadline the
+    search is complete and the bound is the incumbent's value.
+    """
+    stack = [(root, np.inf)]
+    nodes = pruned = 0
+    timed_out = False
+    while stack:
+        if deadline is not None and time.perf_counter() >= deadline:
+            timed_out = True
+            break
+        node, parent = stack.pop()
+        if parent <= incumbent.value + gap_tol * max(1.0, abs(incumbent.value)):
+            pruned += 1
+            continue
+        nodes += 1
+        children = expand(node)
+        if children is None:
+            pruned += 1
+            continue
+        stack.extend(children)
+    open_bound = max((bound for _, bound in stack), default=-np.inf)
+    bound = incumbent.value if not timed_out else max(incumbent.value, open_bound)
+    return bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack), "bb_complete": not timed_out}
