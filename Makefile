@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/coarse-mip demo
 
 test: $(STAMP)
+	$(BIN)/ruff check coarse_mip tests benchmarks examples
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q coarse_mip tests
 
 test-slow: $(STAMP)

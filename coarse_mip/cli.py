@@ -84,7 +84,7 @@ def _cmd_solve(args) -> int:
     print(f"status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}  "
           f"gap {sol.gap:.3g}  {sol.runtime_s:.2f}s")
     counts = np.bincount(sol.assignment, minlength=profits.shape[1])
-    for t, label in zip(sol.treatments, sol.labels):
+    for t, label in zip(sol.treatments, sol.labels, strict=True):
         print(f"  {label}: {counts[t]} individuals")
     if args.json:
         report = sol.to_dict()

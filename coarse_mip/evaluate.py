@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 from scipy.stats import norm
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
@@ -30,8 +29,17 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import rows
-from ._validation import (as_frame, check_columns, check_frame_complete, check_indices, check_int, check_K,
-                          check_matrix, check_vector, is_categorical)
+from ._validation import (
+    as_frame,
+    check_columns,
+    check_frame_complete,
+    check_indices,
+    check_int,
+    check_K,
+    check_matrix,
+    check_vector,
+    is_categorical,
+)
 from .api import solve
 
 __all__ = ["Policy", "PolicyValue", "true_policy_value", "share_of_full", "dr_policy_value",
@@ -73,7 +81,8 @@ class Policy:
     segment_on: str | None = None
 
     def __repr__(self) -> str:
-        return f"Policy({self.name!r}, treatments={self.treatments}, n={len(self.assignment)}, objective={self.objective:.6g})"
+        return (f"Policy({self.name!r}, treatments={self.treatments}, n={len(self.assignment)}, "
+                f"objective={self.objective:.6g})")
 
     @classmethod
     def from_menu(cls, profits, treatments, name: str = "menu") -> "Policy":

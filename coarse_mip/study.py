@@ -41,10 +41,9 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate
-from .api import solve
 from ._validation import check_K
-from .stage1 import (DEFAULT_ARMS, INTERPOLATIONS, ArmOutcomeEstimator, Experiment, profit_matrix,
-                     simulate_promotions)
+from .api import solve
+from .stage1 import DEFAULT_ARMS, INTERPOLATIONS, ArmOutcomeEstimator, Experiment, profit_matrix, simulate_promotions
 
 __all__ = ["POLICIES", "run_study", "format_study", "plot_study"]
 

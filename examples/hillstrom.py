@@ -68,7 +68,7 @@ def study(data_path: Path, *, margin: float, cost: float, test_share: float, see
     policies += [(f"kmeans_X K={K}", evaluate.kmeans_on_covariates(train.X, P_train, K, seed=seed)) for K in (2, 3)]
     assignments = [policy.assign(profits=P_test, X=test.X) for _, policy in policies]
     rows = []
-    for (label, policy), a in zip(policies, assignments):
+    for (label, policy), a in zip(policies, assignments, strict=True):
         dr = {name: evaluate.dr_policy_value(outcome, test.T, test.propensity, levels_test, a, reference=ref)
               for name, ref in (("lift", control), ("vs_K1", assignments[0]))}
         rows.append({"policy": label, "menu": " ".join(names[t] for t in policy.treatments),

@@ -63,3 +63,13 @@ def one_thread():
     slower on a busy 2-core box."""
     with threadpool_limits(limits=1):
         yield
+
+
+#: Row backends the row-pass layer has, each with how a test puts an (n, m) array into it.
+ROW_BACKENDS = {"numpy": lambda P: np.ascontiguousarray(P, dtype=np.float64)}
+
+
+@pytest.fixture(params=sorted(ROW_BACKENDS))
+def as_rows(request):
+    """Store a profit matrix in each backend of the row-pass layer (like POT's ``nx`` fixture)."""
+    return ROW_BACKENDS[request.param]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.bounds import BendersMaster, benders_lp
+from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.formulations import radius
 from coarse_mip.kernels import separate
 from coarse_mip.solver import run_highs
@@ -48,7 +48,7 @@ def test_separation_is_tight_at_its_point_and_valid_elsewhere():
     y = np.clip(y, 0, 1)
     C, d, f, _ = separate(P, w, y, groups, 4)
     assert f == pytest.approx((d + C @ y).sum())
-    assert f == pytest.approx(sum(wi * row_lp(p, y) for wi, p in zip(w, P)))   # tight at y
+    assert f == pytest.approx(sum(wi * row_lp(p, y) for wi, p in zip(w, P, strict=True)))   # tight at y
     for _ in range(50):                                            # every integral menu obeys the cuts
         menu = rng.choice(9, size=3, replace=False)
         z = np.zeros(9)

@@ -6,8 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coarse_mip.evaluate import (Policy, best_on_grid, best_single, dr_policy_value, full_personalization,
-                                 kmeans_on_covariates, kmeans_on_effects, share_of_full, true_policy_value)
+from coarse_mip.evaluate import (
+    Policy,
+    best_on_grid,
+    best_single,
+    dr_policy_value,
+    full_personalization,
+    kmeans_on_covariates,
+    kmeans_on_effects,
+    share_of_full,
+    true_policy_value,
+)
 from coarse_mip.stage1 import simulate_promotions
 
 # --- policy values ---------------------------------------------------------------------

@@ -51,5 +51,5 @@ def test_wide_matrices_use_several_key_words():
     P = synthetic_profits(50, 70, "uniform", seed=1)
     nodes = radius_nodes(P, np.ones(50), 60)
     order = np.argsort(-P, axis=1, kind="stable")
-    sets = {frozenset(order[i, : l + 1]) for i, l in zip(nodes.row, nodes.last)}
+    sets = {frozenset(order[i, : last + 1]) for i, last in zip(nodes.row, nodes.last, strict=True)}
     assert len(sets) == nodes.J

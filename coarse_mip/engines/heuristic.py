@@ -78,7 +78,8 @@ def _bounded_search(problem: Problem, K: int, ctx: SolveContext, bound: str, sea
         stats["bound_source"] = "full personalization"
     else:
         upper = min(problem.full_value(), bounder.lp.bound)
-        stats.update(bounder.stats, bound_source="LP relaxation (Benders cut loop)", bound_s=bounder.lp.stats["benders_s"])
+        stats.update(bounder.stats, bound_source="LP relaxation (Benders cut loop)",
+                     bound_s=bounder.lp.stats["benders_s"])
     stats["search_s"] = time.perf_counter() - t1 - stats.get("bound_s", 0.0)
     return EngineResult(red.columns[menu], upper, stats)
 

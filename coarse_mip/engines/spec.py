@@ -81,7 +81,8 @@ class Option:
                 raise ValueError(f"{name} must be True or False, got {value!r}")
             return bool(value)
         if self.kind in (int, float):
-            ok = isinstance(value, numbers.Integral if self.kind is int else numbers.Real) and not isinstance(value, bool)
+            number = numbers.Integral if self.kind is int else numbers.Real
+            ok = isinstance(value, number) and not isinstance(value, bool)
             if not ok or (self.low is not None and value < self.low):
                 what = "an integer" if self.kind is int else "a number"
                 low = "" if self.low is None else f" >= {self.low}"
@@ -103,7 +104,8 @@ class Option:
         except (TypeError, ValueError):
             if self.default is None and text.strip().lower() == "none":
                 return None
-            raise ValueError(f"{name} must be {'an integer' if self.kind is int else 'a number'}, got {text!r}") from None
+            what = "an integer" if self.kind is int else "a number"
+            raise ValueError(f"{name} must be {what}, got {text!r}") from None
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def radius_nodes(P: np.ndarray, w: np.ndarray, K: int, *, block_rows: int | None
     code = _factorize_rows(keys)
     offsets = np.cumsum([0] + [p["keys"].shape[0] for p in parts])[:-1]
     parent_local = np.concatenate([np.where(p["parent"] >= 0, p["parent"] + off, -1)
-                                   for p, off in zip(parts, offsets)])
+                                   for p, off in zip(parts, offsets, strict=True)])
     row = np.concatenate([p["row"] for p in parts])
     last = np.concatenate([p["last"] for p in parts])
     parent_last = np.concatenate([p["parent_last"] for p in parts])
@@ -175,7 +175,7 @@ def build_model(nodes: RadiusNodes, m: int, K: int, relax: bool = False) -> pyo.
     s = [model.s[j] for j in range(nodes.J)]
     coef = nodes.coef.tolist()
     model.objective = pyo.Objective(                                   # (R1)
-        expr=nodes.constant + pyo.quicksum(c * v for c, v in zip(coef, s)), sense=pyo.maximize)
+        expr=nodes.constant + pyo.quicksum(c * v for c, v in zip(coef, s, strict=True)), sense=pyo.maximize)
     ptr, cols, parent = nodes.new_ptr.tolist(), nodes.new_cols.tolist(), nodes.parent.tolist()
 
     def link(_, j):                                                    # (R8)

@@ -13,9 +13,20 @@ Passes (over all rows): :func:`best_on`, :func:`assign`, :func:`menu_value`, :fu
 """
 
 from ._backend import BLOCK_BYTES, NUMPY, GroupSums, RowBackend, backend, block_rows, row_blocks
-from ._ops import (assign, best_on, column_totals, excess, group_sums, map_reduce, menu_value, row_max,
-                   segment_totals, top_two, weighted_excess)
+from ._ops import (
+                   assign,
+                   best_on,
+                   column_totals,
+                   excess,
+                   group_sums,
+                   map_reduce,
+                   menu_value,
+                   row_max,
+                   segment_totals,
+                   top_two,
+                   weighted_excess,
+)
 
 __all__ = ["BLOCK_BYTES", "NUMPY", "GroupSums", "RowBackend", "backend", "block_rows", "row_blocks",
-           "assign", "best_on", "column_totals", "segment_totals", "excess", "group_sums", "map_reduce", "menu_value", "row_max", "top_two",
-           "weighted_excess"]
+           "assign", "best_on", "column_totals", "excess", "group_sums", "map_reduce", "menu_value", "row_max",
+           "segment_totals", "top_two", "weighted_excess"]

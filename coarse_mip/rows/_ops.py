@@ -7,8 +7,8 @@ import scipy.sparse as sp
 
 from ._backend import GroupSums, backend, block_rows
 
-__all__ = ["assign", "best_on", "column_totals", "excess", "group_sums", "segment_totals", "map_reduce", "menu_value", "row_max", "top_two",
-           "weighted_excess"]
+__all__ = ["assign", "best_on", "column_totals", "excess", "group_sums", "map_reduce", "menu_value", "row_max",
+           "segment_totals", "top_two", "weighted_excess"]
 
 
 def _rows(P, bytes_per_row: int | None = None) -> int:

@@ -44,7 +44,7 @@ def vns(P: np.ndarray, w: np.ndarray, menu: np.ndarray, rng: np.random.Generator
         incumbent = state.snapshot()
         slots = rng.choice(k, size=depth, replace=False)
         outside = np.setdiff1d(np.arange(m), state.menu)
-        for r, u in zip(slots, rng.choice(outside, size=depth, replace=False)):
+        for r, u in zip(slots, rng.choice(outside, size=depth, replace=False), strict=True):
             state.swap(int(r), int(u))
         swaps += local_search(state, deadline=deadline)
         if state.value > incumbent[-1] + tol:

@@ -25,7 +25,6 @@ import numbers
 import time
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
