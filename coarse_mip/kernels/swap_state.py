@@ -59,13 +59,17 @@ class SwapState:
     def swap(self, r: int, u: int) -> None:
         """Put column ``u`` (not in the menu) in slot ``r`` and update only the touched rows."""
         touched = np.flatnonzero((self.c1 == r) | (self.c2 == r) | (self.P[:, u] > self.b2))
-        Pt = self.P[touched]
-        before = self.w[touched] @ self.b1[touched]
-        self._account(touched, Pt, -1.0)
-        self.menu[r] = u
-        self._assign(touched, Pt)
-        self._account(touched, Pt, 1.0)
-        self.value += float(self.w[touched] @ self.b1[touched] - before)
+        self.menu[r] = u            # removing a row's terms reads its slots, not the menu
+        # Touched rows in blocks: a swap at 10^6 rows may touch most of them.
+        size = rows.block_rows(3 * 8 * self.P.shape[1])
+        for s in rows.row_blocks(touched.size, size):
+            where = touched[s]
+            Pt = self.P[where]
+            before = self.w[where] @ self.b1[where]
+            self._account(where, Pt, -1.0)
+            self._assign(where, Pt)
+            self._account(where, Pt, 1.0)
+            self.value += float(self.w[where] @ self.b1[where] - before)
 
     def snapshot(self) -> tuple:
         return tuple(a.copy() for a in (self.menu, self.b1, self.b2, self.c1, self.c2,
