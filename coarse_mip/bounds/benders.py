@@ -32,7 +32,7 @@ class BendersMaster:
         model = build_master(m, K, group_ub)
         y = [model.y[t] for t in range(m)]
         theta = [model.theta[g] for g in range(group_ub.size)]
-        self.session = HighsSession(model, first=y + theta)
+        self.session = HighsSession.from_pyomo(model, first=y + theta)
         self.session.configure(seed=seed)
         self.y_cols = self.session.columns(y)
         self.theta_cols = self.session.columns(theta)

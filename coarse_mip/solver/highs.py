@@ -1,8 +1,9 @@
 """One HiGHS session per model: translation from Pyomo, options, warm starts, status read-back.
 
-A Pyomo model is compiled to arrays with Pyomo's public standard-form compiler
-(``LinearStandardFormCompiler``) and passed to a ``highspy.Highs`` object in one call; cuts,
-bounds and integrality are then changed on that object, never by rebuilding. Options are set
+A model given as arrays (:class:`LinearProgram`), or a Pyomo model compiled to those arrays by
+Pyomo's public standard-form compiler (``LinearStandardFormCompiler``), is passed to a
+``highspy.Highs`` object in one call; cuts, bounds and integrality are then changed on that
+object, never by rebuilding. Options are set
 here and only here (time limit, relative and absolute MIP gap, threads, seed, output), and
 results are read in HiGHS' documented order: model status, then info (objective, dual bound,
 primal solution status), then values. A time limit or an open gap is data, never an exception.
@@ -19,10 +20,11 @@ from typing import Sequence
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 from pyomo.common.tee import capture_output
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-__all__ = ["TERMINATION", "HighsResult", "HighsRun", "HighsSession", "run_highs", "MIP_ABS_GAP"]
+__all__ = ["TERMINATION", "HighsResult", "HighsRun", "HighsSession", "LinearProgram", "run_highs", "MIP_ABS_GAP"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +87,27 @@ class HighsResult:
     solve_s: float
 
 
-class HighsSession:
-    """A Pyomo model held in one HiGHS object, for one or many runs.
+@dataclass(frozen=True)
+class LinearProgram:
+    """A linear (mixed-integer) program as arrays: ``max/min c x + offset`` subject to
+    ``row_lower <= A x <= row_upper`` and ``col_lower <= x <= col_upper``, ``x_j`` integer where
+    ``integer[j]``. ``A`` is any scipy sparse matrix of shape (rows, cols)."""
 
-    Parameters
-    ----------
-    model : pyomo ConcreteModel
-        One linear objective; variables with bounds and Binary/Integer domains. Not modified.
-    first : sequence of Pyomo VarData, optional
-        Variables placed first, in this order, so their HiGHS columns are ``0..len(first)-1``.
+    c: np.ndarray
+    A: sp.spmatrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray | None = None
+    maximize: bool = True
+    offset: float = 0.0
+
+
+class HighsSession:
+    """A linear program held in one HiGHS object, for one or many runs.
+
+    Built from arrays (:class:`LinearProgram`) or from a Pyomo model (:meth:`from_pyomo`).
 
     Attributes
     ----------
@@ -101,44 +115,66 @@ class HighsSession:
         The HiGHS object (for reading; change it through the methods below).
     options : dict
         Every option this session set, as set (recorded in each engine's stats).
+    handoff_s : float
+        Seconds spent translating the model and handing it to HiGHS.
     """
 
-    def __init__(self, model: pyo.ConcreteModel, *, first: Sequence = ()):
+    def __init__(self, program: LinearProgram):
         t0 = time.perf_counter()
-        form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None,
-                                                  column_order=list(first) or None)
-        objective, = form.objectives
-        self._column = {id(v): j for j, v in enumerate(form.columns)}
-        self._row_of = {}
-        for j, (con, _) in enumerate(form.rows):
-            self._row_of.setdefault(id(con), j)
+        A = sp.csc_matrix(program.A)
+        rows, cols = A.shape
         lp = highspy.HighsLp()
-        n, r = len(form.columns), len(form.rows)
-        lp.num_col_, lp.num_row_ = n, r
-        lp.col_cost_ = np.asarray(form.c.toarray()[0] if n else [], dtype=np.float64)
-        lp.offset_ = float(form.c_offset[0])
-        lp.col_lower_ = np.array([-np.inf if v.lb is None else v.lb for v in form.columns], dtype=np.float64)
-        lp.col_upper_ = np.array([np.inf if v.ub is None else v.ub for v in form.columns], dtype=np.float64)
-        sense = np.array([s for _, s in form.rows], dtype=np.int8)
-        rhs = np.asarray(form.rhs, dtype=np.float64)
-        lp.row_lower_ = np.where(sense == 1, -np.inf, rhs)        # (con, 1): body <= rhs
-        lp.row_upper_ = np.where(sense == -1, np.inf, rhs)        # (con, -1): body >= rhs
-        A = form.A.tocsc()
+        lp.num_col_, lp.num_row_ = cols, rows
+        lp.col_cost_ = np.asarray(program.c, dtype=np.float64)
+        lp.offset_ = float(program.offset)
+        lp.col_lower_ = np.asarray(program.col_lower, dtype=np.float64)
+        lp.col_upper_ = np.asarray(program.col_upper, dtype=np.float64)
+        lp.row_lower_ = np.asarray(program.row_lower, dtype=np.float64)
+        lp.row_upper_ = np.asarray(program.row_upper, dtype=np.float64)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, r
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols, rows
         lp.a_matrix_.start_ = A.indptr.astype(np.int32)
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data.astype(np.float64)
-        integer = np.array([v.is_integer() for v in form.columns], dtype=bool)
-        if integer.any():
+        if program.integer is not None and np.any(program.integer):
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                               for i in integer]
-        lp.sense_ = highspy.ObjSense.kMaximize if objective.sense == pyo.maximize else highspy.ObjSense.kMinimize
+                               for i in program.integer]
+        lp.sense_ = highspy.ObjSense.kMaximize if program.maximize else highspy.ObjSense.kMinimize
         self.h = _new_highs()
         self.options: dict = {}
         self.configure(verbose=False)
         self.h.passModel(lp)
+        self._column: dict = {}
+        self._row_of: dict = {}
         self.handoff_s = time.perf_counter() - t0
+
+    @classmethod
+    def from_pyomo(cls, model: pyo.ConcreteModel, *, first: Sequence = ()) -> "HighsSession":
+        """Compile ``model`` (one linear objective; bounded, Binary or Integer variables; not
+        modified) with Pyomo's standard-form compiler. ``first``: variables placed first, in this
+        order, so their HiGHS columns are ``0..len(first)-1``."""
+        t0 = time.perf_counter()
+        form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None,
+                                                  column_order=list(first) or None)
+        objective, = form.objectives
+        sense = np.array([s for _, s in form.rows], dtype=np.int8)
+        rhs = np.asarray(form.rhs, dtype=np.float64)
+        n = len(form.columns)
+        program = LinearProgram(
+            c=np.asarray(form.c.toarray()[0] if n else [], dtype=np.float64),
+            A=form.A,
+            row_lower=np.where(sense == 1, -np.inf, rhs),        # (con, 1): body <= rhs
+            row_upper=np.where(sense == -1, np.inf, rhs),        # (con, -1): body >= rhs
+            col_lower=np.array([-np.inf if v.lb is None else v.lb for v in form.columns], dtype=np.float64),
+            col_upper=np.array([np.inf if v.ub is None else v.ub for v in form.columns], dtype=np.float64),
+            integer=np.array([v.is_integer() for v in form.columns], dtype=bool),
+            maximize=objective.sense == pyo.maximize, offset=float(form.c_offset[0]))
+        session = cls(program)
+        session._column = {id(v): j for j, v in enumerate(form.columns)}
+        for j, (con, _) in enumerate(form.rows):
+            session._row_of.setdefault(id(con), j)
+        session.handoff_s = time.perf_counter() - t0
+        return session
 
     # -- model ---------------------------------------------------------------------------
     def columns(self, variables: Sequence) -> np.ndarray:
@@ -273,7 +309,7 @@ def run_highs(model: pyo.ConcreteModel, read: list, *, start: list | None = None
     ``read``: Pyomo variables whose values are returned (in this order); ``start``: MIP start,
     these variables at 1 and all others at 0.
     """
-    session = HighsSession(model, first=read)
+    session = HighsSession.from_pyomo(model, first=read)
     session.configure(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
     if start:
         session.start_at_one(start)
