@@ -14,6 +14,7 @@ Workloads:
                and saved as .npy, so generation is not timed).
 * ``memory``   ``cm.solve(P, 5)`` (exact) on the same 1e6 x 101 matrix: peak RSS of a process
                that only loads P (808 MB) and solves.
+* ``rl1304``   exact on TSPLIB rl1304 with p = 10 (the hardest p; floor distances).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/compare.py --base 780af41 --workloads orlib,headline,memory
 """
@@ -33,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHARED = REPO.parent / "shared" / "benchmarks"
-WORKLOADS = ("orlib", "headline", "memory")
+WORKLOADS = ("orlib", "headline", "memory", "rl1304")
 
 
 def run_workload(name: str, data: Path) -> dict:
@@ -56,6 +57,14 @@ def run_workload(name: str, data: Path) -> dict:
             proven += sol.status == "optimal"
             right += round(-sol.objective) == optima[f"pmed{k}"]
         return {"total_s": sum(seconds), "max_s": max(seconds), "proven": int(proven), "at_optimum": int(right)}
+    if name == "rl1304":
+        from coarse_mip.datasets import floor_euclid, read_tsplib
+
+        D = floor_euclid(read_tsplib(SHARED / "tsplib-pmedian" / "rl1304.tsp"))
+        t0 = time.perf_counter()
+        sol = cm.solve(-D, 10)
+        return {"seconds": time.perf_counter() - t0, "status": sol.status, "objective": -sol.objective,
+                "nodes": sol.stats.get("bb_nodes")}
     P = np.load(data)
     t0 = time.perf_counter()
     if name == "headline":

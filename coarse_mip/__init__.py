@@ -10,10 +10,11 @@ import importlib
 import logging
 
 from .api import METHODS, profit_curve, solve
+from .constraints import Constraints
 from .problem import Problem
 from .solution import Solution
 
-__all__ = ["solve", "profit_curve", "Problem", "Solution", "METHODS", "evaluate", "stage1", "study"]
+__all__ = ["solve", "profit_curve", "Constraints", "Problem", "Solution", "METHODS", "evaluate", "stage1", "study"]
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_K
+from .constraints import Constraints
 from .engines import ENGINES, SolveContext
 from .problem import Problem
-from .solution import Solution, certify
+from .solution import Solution, certify, no_solution
 
 __all__ = ["solve", "profit_curve", "METHODS"]
 
@@ -21,8 +22,8 @@ logger = logging.getLogger("coarse_mip")
 METHODS = tuple(ENGINES)
 
 
-def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float | None = None,
-          mip_gap: float = 0.0, seed=0, **options) -> Solution:
+def solve(profits, K, method: str = "exact", *, weights=None, constraints: Constraints | None = None,
+          time_limit: float | None = None, mip_gap: float = 0.0, seed=0, **options) -> Solution:
     """Choose at most ``K`` treatments and assign every individual to one of them.
 
     .. math::
@@ -76,18 +77,49 @@ def solve(profits, K, method: str = "exact", *, weights=None, time_limit: float 
     """
     t0 = time.perf_counter()
     problem = Problem.from_data(profits, weights)
-    K = check_K(K)
     spec = ENGINES.get(method)
     if spec is None:
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    side = _side_constraints(constraints, problem, K, spec)
+    K = check_K(K) if side is None else side.K
     ctx = SolveContext.create(time_limit=time_limit, mip_gap=mip_gap, seed=seed)
-    result = spec.run(problem, K, ctx, **spec.resolve(options))
+    options = spec.resolve(options)
+    result = spec.run(problem, K, ctx, **options) if side is None else spec.run(problem, K, ctx, side=side, **options)
     stats = dict(result.stats, highs_seed=ctx.highs_seed)
-    sol = certify(problem, K, result.menu, result.bound, method=method,
-                  runtime_s=time.perf_counter() - t0, mip_gap=ctx.mip_gap, stats=stats)
+    runtime = time.perf_counter() - t0
+    if result.menu is None:
+        proven = stats.get("infeasible", False)
+        sol = no_solution(problem, method=method, runtime_s=runtime, status="infeasible" if proven else "no_solution",
+                          bound=result.bound, mip_gap=ctx.mip_gap, stats=stats,
+                          reason="no menu admits an assignment that meets the constraints" if proven
+                          else "no feasible menu found before the search stopped")
+        logger.info("%s K=%d: %s (%s)", method, K, sol.status, sol.stats["reason"])
+        return sol
+    sol = certify(problem, K, result.menu, result.bound, method=method, runtime_s=runtime, mip_gap=ctx.mip_gap,
+                  stats=stats, side=side, assignment=result.assignment, duals=result.duals)
     logger.info("%s K=%d: %s objective=%.10g bound=%.10g gap=%.2e in %.2fs", method, K,
                 sol.status, sol.objective, sol.bound, sol.gap, sol.runtime_s)
     return sol
+
+
+def _side_constraints(constraints, problem: Problem, K, spec):
+    """Resolved side constraints, or None when there are none (the unconstrained engines run)."""
+    if constraints is None:
+        if K is None:
+            raise ValueError("K=None needs constraints with a fixed_cost (as many treatments as pay for themselves)")
+        return None
+    if not isinstance(constraints, Constraints):
+        raise ValueError(f"constraints must be a coarse_mip.Constraints, got {type(constraints).__name__}")
+    if constraints.is_empty():
+        if K is None:
+            raise ValueError("K=None needs constraints with a fixed_cost (as many treatments as pay for themselves)")
+        return None
+    if K is not None:
+        K = check_K(K)
+    if not spec.constraints:
+        takers = [name for name, s in ENGINES.items() if s.constraints]
+        raise ValueError(f"method {spec.name!r} does not take side constraints; use one of {takers}")
+    return constraints.resolve(problem, K)
 
 
 def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=None,

@@ -299,6 +299,14 @@ class SideConstraints:
             t = int(np.flatnonzero(short)[0])
             raise ValueError(f"min load of required treatment {labels[t]!r} is {self.lo[t]:g} but its eligible "
                              f"individuals use only {reach[t]:g}")
+        if int(self.required.sum()) == self.K and eligible is not None:
+            # The menu is forced to the required treatments: everyone must be eligible for one.
+            lost = ~eligible[:, self.required].any(axis=1)
+            if lost.any():
+                rows = np.flatnonzero(lost)
+                more = " ..." if rows.size > 10 else ""
+                raise ValueError(f"K = {self.K} leaves room only for the required treatments, and individual(s) "
+                                 f"{rows[:10].tolist()}{more} are eligible for none of them")
         need = float(self.lo[self.required].sum())
         if need > total * (1 + FEASIBILITY_TOL) + 1e-12:
             raise ValueError(f"min loads of the required treatments sum to {need:g}, more than the total usage "

@@ -141,3 +141,93 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+@dataclass(frozen=True, eq=False)
+class Grouped:
+    """A constrained instance with identical individuals merged (formulations/constrained.md, C-Red).
+
+    Individuals are identical when their profits, weight, usage, cost row and eligibility row
+    all agree; a group of ``counts[g]`` of them may then be split across treatments in integer
+    numbers without loss (members are interchangeable). Forbidden treatments (and those whose
+    min load exceeds their max load) are dropped; every other column array is in the order of
+    ``columns`` (original ids).
+
+    P (G, k), w (G,) weight of one member, counts (G,), usage (G,) of one member, cost (G, k)
+    or None, eligible (G, k) bool or None; lo, hi, fixed (k,), required (k,) bool, budget,
+    K; inverse (n,): the group of each original row.
+    """
+
+    P: np.ndarray
+    w: np.ndarray
+    counts: np.ndarray
+    usage: np.ndarray
+    cost: np.ndarray | None
+    eligible: np.ndarray | None
+    lo: np.ndarray
+    hi: np.ndarray
+    fixed: np.ndarray
+    required: np.ndarray
+    budget: float | None
+    K: int
+    columns: np.ndarray
+    inverse: np.ndarray
+
+    @property
+    def G(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.P.shape[1]
+
+    @property
+    def coupled(self) -> bool:
+        return bool(np.isfinite(self.hi).any() or (self.lo > 0).any() or self.budget is not None)
+
+    @property
+    def monotone(self) -> bool:
+        """Adding a treatment never lowers the best value (no min loads, no fixed costs)."""
+        return not ((self.lo > 0).any() or (self.fixed > 0).any())
+
+    def stats(self, problem: Problem) -> dict:
+        return {"rows_in": problem.n, "rows_reduced": self.G, "cols_in": problem.m, "cols_reduced": self.k}
+
+    def expand(self, slots: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Each original row's column (n,) from integer counts ``x`` (G, len(slots)) of the groups
+        on the menu ``slots`` (columns of this instance): a group's members, in row order,
+        fill its slots in order."""
+        order = np.argsort(self.inverse, kind="stable")          # rows group by group
+        per = np.round(x).astype(np.int64)
+        slot_of = np.repeat(np.tile(np.arange(len(slots)), self.G), per.ravel())
+        out = np.empty(self.inverse.size, dtype=np.intp)
+        out[order] = self.columns[np.asarray(slots)[slot_of]]
+        return out
+
+
+def group_individuals(problem: Problem, side) -> Grouped:
+    """Merge identical individuals and drop the columns that may not be offered; O(n m).
+
+    Dominated columns are kept (under capacities a dominated column may still serve the
+    individuals its dominator has no room for) and no row is dropped: a zero-weight
+    individual still needs an eligible treatment and may use capacity.
+    """
+    keep = np.flatnonzero(~side.forbidden)
+    P = problem.profits[:, keep]
+    cost = side.cost
+    cost2d = cost is not None and cost.ndim == 2
+    eligible = None if side.eligible is None else side.eligible[:, keep]
+    parts = [P, problem.weights[:, None], side.usage[:, None]]
+    if cost2d:
+        parts.append(cost[:, keep])
+    if eligible is not None:
+        parts.append(eligible.astype(np.float64))
+    first, inverse = identical_rows(np.hstack(parts))
+    counts = np.bincount(inverse, minlength=first.size).astype(np.float64)
+    return Grouped(
+        P=np.ascontiguousarray(P[first]), w=problem.weights[first], counts=counts, usage=side.usage[first],
+        cost=None if cost is None else (cost[first][:, keep] if cost2d else np.broadcast_to(cost[keep], (first.size,
+                                                                                                         keep.size))),
+        eligible=None if eligible is None else eligible[first], lo=side.lo[keep], hi=side.hi[keep],
+        fixed=side.fixed[keep], required=side.required[keep], budget=side.budget, K=side.K, columns=keep,
+        inverse=inverse)

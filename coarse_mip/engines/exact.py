@@ -18,12 +18,21 @@ import numpy as np
 
 from .. import rows
 from ..bounds import LPBounder, master_mip
-from ..formulations import radius, strong
-from ..kernels import Incumbent
+from ..formulations import assignment, radius, strong
+from ..kernels import Incumbent, MenuValues
 from ..problem import Problem
-from ..reductions import identical_rows, reduce_problem
-from ..search import branch_and_bound, greedy_menu, lp_branch_and_bound, pad_menu, search_menu, swap_search
-from ..solver import run_highs
+from ..reductions import group_individuals, identical_rows, reduce_problem
+from ..search import (
+    branch_and_bound,
+    constrained_branch_and_bound,
+    greedy_menu,
+    lagrangian_search,
+    lp_branch_and_bound,
+    pad_menu,
+    search_menu,
+    swap_search,
+)
+from ..solver import HighsSession, run_highs
 from .spec import EngineResult, EngineSpec, Option, SolveContext
 
 __all__ = ["EXACT", "FORMULATIONS", "FINISHES"]
@@ -47,12 +56,14 @@ MAX_FINISH_SETS = 100_000
 
 
 def exact_engine(problem: Problem, K: int, ctx: SolveContext, *, formulation: str, finish: str,
-                 threads: int | None, verbose: bool, reduce: bool) -> EngineResult:
+                 threads: int | None, verbose: bool, reduce: bool, side=None) -> EngineResult:
     """Solve to proven optimality (or to ``mip_gap``, or until the time limit).
 
     ``reduce=False`` skips row merging and column dominance (for testing the formulations on
-    raw data).
+    raw data). Side constraints (``side``) go to :func:`_constrained`.
     """
+    if side is not None:
+        return _constrained(problem, ctx, side, formulation, dict(threads=threads, verbose=verbose))
     red = reduce_problem(problem, merge_rows=reduce, drop_dominated=reduce)
     P, w = red.profits, red.weights
     stats = {"formulation": formulation, **red.stats(problem)}
@@ -184,6 +195,55 @@ def _finish_on_survivors(P, w, K, ctx, best, lp, keep, stats, highs):
     return bound
 
 
+def _constrained(problem, ctx, side, formulation, highs):
+    """Side constraints (formulations/constrained.md): merged individuals -> the Lagrangian root
+    and its menus -> swaps -> branch and bound on the treatments with the knapsack bound (L2)
+    at every node (``auto``), or the whole assignment MIP (C1)-(C8) from the best menu
+    (``strong``)."""
+    if formulation == "radius":
+        raise ValueError("formulation='radius' does not take side constraints; use 'auto' or 'strong'")
+    data = group_individuals(problem, side)
+    values = MenuValues(data)
+    name = "lagrangian branch and bound" if formulation in ("auto", "benders") else formulation
+    stats = {"formulation": name, **data.stats(problem)}
+    bounder, root, figures = lagrangian_search(data, values, deadline=ctx.deadline)
+    stats.update(figures)
+    L, mu, beta, _, _ = root
+    if formulation == "strong":
+        bound, figures = _assignment_mip(data, values, ctx, highs)
+        stats.update(figures)
+        return EngineResult.from_menus(values, min(L, bound), stats, complete=figures["termination"] != "time_limit")
+    bound, figures = constrained_branch_and_bound(data, bounder, values, mu, beta, deadline=ctx.deadline,
+                                                  gap_tol=ctx.mip_gap, root_iter=30)
+    stats.update(figures)
+    return EngineResult.from_menus(values, min(L, bound), stats, complete=figures["bb_complete"])
+
+
+def _assignment_mip(data, values, ctx, highs):
+    """The whole assignment MIP (C1)-(C8) in HiGHS, started from the best menu of ``values``;
+    its menu is offered back to ``values``. Returns (HiGHS' bound, figures)."""
+    t0 = time.perf_counter()
+    model = assignment.build_model(data)
+    y = [model.y[t] for t in range(data.k)]
+    pairs = list(model.pairs)
+    session = HighsSession.from_pyomo(model, first=y)
+    session.configure(time_limit=ctx.remaining(), mip_gap=ctx.mip_gap, seed=ctx.highs_seed, **highs)
+    y_cols, x_cols = session.columns(y), session.columns([model.x[p] for p in pairs])
+    if values.menu is not None:
+        start = np.zeros(session.num_cols)
+        start[y_cols] = values.menu
+        slot = np.cumsum(values.menu) - 1
+        g_of, t_of = np.array(pairs).T
+        on = values.menu[t_of]
+        start[x_cols[on]] = values.x[g_of[on], slot[t_of[on]]]
+        session.set_start(start)
+    result = session.run()
+    if result.has_solution:
+        values.offer(session.values(y_cols) > 0.5)
+    figures = {"build_s": time.perf_counter() - t0 - result.solve_s, **session.stats(result)}
+    return result.bound, figures
+
+
 _FINISHES = {"branch": _finish_on_survivors, "radius": _finish_on_survivors,
              "lp-branch": _finish_lp_branch, "master-mip": _finish_master_mip}
 
@@ -198,4 +258,5 @@ EXACT = EngineSpec(
      "finish": Option("auto", "how Benders closes a gap the LP leaves (B11-B18)", choices=FINISHES),
      "threads": Option(None, "HiGHS threads (default: HiGHS' own)", kind=int, low=1),
      "verbose": Option(False, "HiGHS log on the console", kind=bool),
-     "reduce": Option(True, "merge identical rows and drop dominated columns first", kind=bool)})
+     "reduce": Option(True, "merge identical rows and drop dominated columns first", kind=bool)},
+    constraints=True)

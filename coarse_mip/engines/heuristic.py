@@ -8,9 +8,10 @@ import time
 
 from .. import rows
 from ..bounds import LPBounder
+from ..kernels import MenuValues
 from ..problem import Problem
-from ..reductions import reduce_problem
-from ..search import greedy_menu, lloyd_menu, search_menu
+from ..reductions import group_individuals, reduce_problem
+from ..search import constrained_lloyd, greedy_menu, lagrangian_search, lloyd_menu, search_menu
 from .spec import EngineResult, EngineSpec, Option, SolveContext
 
 __all__ = ["HEURISTIC", "LLOYD", "GREEDY"]
@@ -20,10 +21,20 @@ _BOUND = Option("lp", "upper bound carried: the LP relaxation (Benders cut loop)
 
 
 def heuristic_engine(problem: Problem, K: int, ctx: SolveContext, *, shakes: int, patience: int, bound: str,
-                     sample_rows: int) -> EngineResult:
+                     sample_rows: int, side=None) -> EngineResult:
     """Greedy + swap local search, the bound, then VNS shakes while the bound leaves a gap
     (:func:`~coarse_mip.search.search_menu`). The time limit covers the whole run; the bound's
-    cut loop and the shakes stop once the gap is at most ``mip_gap``."""
+    cut loop and the shakes stop once the gap is at most ``mip_gap``.
+
+    Under side constraints: the Lagrangian heuristic (every Lagrangian menu of the root's
+    subgradient steps valued by the transport step) and swaps, with the Lagrangian bound (L2).
+    """
+    if side is not None:
+        data = group_individuals(problem, side)
+        values = MenuValues(data)
+        _, root, figures = lagrangian_search(data, values, deadline=ctx.deadline)
+        return EngineResult.from_menus(values, root[0], {**data.stats(problem), **figures}, complete=False)
+
     def search(P, w, bounder):
         return search_menu(P, w, K, ctx.rng, bounder, shakes=shakes, patience=patience, sample_rows=sample_rows,
                            settle_gap=max(ctx.mip_gap, 1e-9), deadline=ctx.deadline)
@@ -32,12 +43,26 @@ def heuristic_engine(problem: Problem, K: int, ctx: SolveContext, *, shakes: int
 
 
 def lloyd_engine(problem: Problem, K: int, ctx: SolveContext, *, restarts: int, max_iter: int,
-                 bound: str) -> EngineResult:
+                 bound: str, side=None) -> EngineResult:
     """The paper's Lloyd-style alternation, best of ``restarts`` k-means++-like starts.
 
     The bound's cut loop also rounds its LP points into menus; Lloyd's answer is reported as
-    it is (``stats["bound_menu_better"]`` says whether such a rounding did better).
+    it is (``stats["bound_menu_better"]`` says whether such a rounding did better). Under side
+    constraints the assignment step is the transport step and the bound the Lagrangian (L2),
+    whose menus are not adopted.
     """
+    if side is not None:
+        data = group_individuals(problem, side)
+        values = MenuValues(data)
+        figures = constrained_lloyd(data, values, ctx.rng, restarts=restarts, max_iter=max_iter,
+                                    deadline=ctx.deadline)
+        upper = problem.full_value()
+        if bound == "lp":
+            _, root, more = lagrangian_search(data, MenuValues(data), deadline=ctx.deadline, offer_menus=False)
+            upper = min(upper, root[0])
+            figures.update(more)
+        return EngineResult.from_menus(values, upper, {**data.stats(problem), **figures}, complete=False)
+
     def search(P, w, bounder):
         return lloyd_menu(P, w, K, rng=ctx.rng, restarts=restarts, max_iter=max_iter)
 
@@ -91,11 +116,13 @@ HEURISTIC = EngineSpec(
      "patience": Option(30, "stop after this many shakes in a row without improvement", kind=int, low=1),
      "bound": _BOUND,
      "sample_rows": Option(20_000, "above this many rows, search on a seeded sample and polish on all",
-                           kind=int, low=1)})
+                           kind=int, low=1)},
+    constraints=True)
 LLOYD = EngineSpec(
     "lloyd", "the paper's Lloyd-style alternation from k-means++-like starts, with the LP bound",
     lloyd_engine,
     {"restarts": Option(10, "number of random starts", kind=int, low=1),
      "max_iter": Option(100, "alternations per start", kind=int, low=1),
-     "bound": _BOUND})
+     "bound": _BOUND},
+    constraints=True)
 GREEDY = EngineSpec("greedy", "add the best column K times; bound: full personalization (loose)", greedy_engine)

@@ -21,11 +21,28 @@ __all__ = ["EngineResult", "EngineSpec", "Option", "SolveContext"]
 
 
 class EngineResult(NamedTuple):
-    """An engine's answer: a menu of original column indices, a proven upper bound, figures."""
+    """An engine's answer: a menu of original column indices, a proven upper bound, figures;
+    under side constraints also each individual's column and the shadow prices by column.
+    ``menu is None`` when no feasible menu is known (``stats["infeasible"]`` says whether that
+    is proven)."""
 
-    menu: np.ndarray
+    menu: np.ndarray | None
     bound: float
     stats: dict
+    assignment: np.ndarray | None = None
+    duals: dict | None = None
+
+    @classmethod
+    def from_menus(cls, values, bound: float, stats: dict, *, complete: bool) -> "EngineResult":
+        """The best menu of ``values`` (:class:`~coarse_mip.kernels.MenuValues`) with ``bound``; with
+        none found, ``complete`` says whether the search proved that none exists."""
+        stats = dict(stats, menus_solved=values.solved)
+        answer = values.answer()
+        if answer is None:
+            stats["infeasible"] = bool(complete)
+            return cls(None, bound, stats)
+        offered, assignment, duals = answer
+        return cls(offered, bound, stats, assignment, duals)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 * :class:`SwapState` -- fast-interchange bookkeeping of a menu (best and second-best slot per
   row, the swap-gain tables);
 * :func:`separate`, :func:`row_groups` -- the Benders cuts of every row at a master point;
-* :class:`Incumbent` -- the best menu seen, each distinct menu evaluated once.
+* :class:`Incumbent` -- the best menu seen, each distinct menu evaluated once;
+* :func:`transport`, :class:`MenuValues` -- the best assignment of a menu under side
+  constraints, and the best menu seen under them.
 """
 
 from .incumbent import Incumbent
 from .separation import row_groups, separate
 from .swap_state import SwapState
+from .transport import MenuValues, Transport, transport
 
-__all__ = ["Incumbent", "SwapState", "row_groups", "separate"]
+__all__ = ["Incumbent", "MenuValues", "SwapState", "Transport", "row_groups", "separate", "transport"]

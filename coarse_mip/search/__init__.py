@@ -6,6 +6,13 @@ menu (sorted column indices) with figures; bounds come from :mod:`coarse_mip.bou
 """
 
 from .branch import branch_and_bound, lp_branch_and_bound
+from .constrained import (
+                          constrained_branch_and_bound,
+                          constrained_lloyd,
+                          constrained_swaps,
+                          enumerate_constrained,
+                          lagrangian_search,
+)
 from .enumerate import enumerate_menus
 from .greedy import best_single, greedy_menu, pad_menu
 from .lloyd import lloyd_menu, plusplus_start
@@ -14,5 +21,7 @@ from .swap import local_search, swap_search
 from .tree import depth_first
 from .vns import vns
 
-__all__ = ["best_single", "branch_and_bound", "depth_first", "enumerate_menus", "greedy_menu", "local_search",
-           "lloyd_menu", "lp_branch_and_bound", "pad_menu", "plusplus_start", "search_menu", "swap_search", "vns"]
+__all__ = ["best_single", "branch_and_bound", "constrained_branch_and_bound", "constrained_lloyd",
+           "constrained_swaps", "depth_first", "enumerate_constrained", "enumerate_menus", "greedy_menu",
+           "lagrangian_search", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu", "plusplus_start",
+           "search_menu", "swap_search", "vns"]

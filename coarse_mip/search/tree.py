@@ -37,7 +37,8 @@ def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float
             timed_out = True
             break
         node, parent = stack.pop()
-        if parent <= incumbent.value + gap_tol * max(1.0, abs(incumbent.value)):
+        value = incumbent.value
+        if np.isfinite(value) and parent <= value + gap_tol * max(1.0, abs(value)):
             pruned += 1
             continue
         nodes += 1
