@@ -11,6 +11,7 @@ import pandas as pd
 from ._validation import check_K
 from .constraints import Constraints
 from .engines import ENGINES, SolveContext
+from .kernels.transport import TRANSPORT_GAP
 from .problem import Problem
 from .solution import Solution, certify, no_solution
 
@@ -95,7 +96,12 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
                           else "no feasible menu found before the search stopped")
         logger.info("%s K=%d: %s (%s)", method, K, sol.status, sol.stats["reason"])
         return sol
-    sol = certify(problem, K, result.menu, result.bound, method=method, runtime_s=runtime, mip_gap=ctx.mip_gap,
+    gap = ctx.mip_gap
+    if side is not None and side.coupled:
+        # Menus are valued by integer programs solved to TRANSPORT_GAP: no finer gap is proven.
+        stats["mip_gap_requested"] = gap
+        gap = max(gap, TRANSPORT_GAP)
+    sol = certify(problem, K, result.menu, result.bound, method=method, runtime_s=runtime, mip_gap=gap,
                   stats=stats, side=side, assignment=result.assignment, duals=result.duals)
     logger.info("%s K=%d: %s objective=%.10g bound=%.10g gap=%.2e in %.2fs", method, K,
                 sol.status, sol.objective, sol.bound, sol.gap, sol.runtime_s)

@@ -192,6 +192,9 @@ class Constraints:
             budget = float(self.budget)
         fixed = np.zeros(m) if _unset(self.fixed_cost) else self._per_treatment(self.fixed_cost, problem,
                                                                                  "fixed_cost", fill=0.0)
+        if (fixed < 0).any():
+            raise ValueError(f"fixed_cost must be non-negative (a cost paid per offered treatment), got "
+                             f"{problem.labels[int(np.argmax(fixed < 0))]!r}: {fixed[fixed < 0][0]!r}")
         side = SideConstraints(usage=np.ascontiguousarray(u, dtype=np.float64), lo=lo, hi=hi, cost=cost,
                                budget=budget, eligible=eligible, required=required, forbidden=~allowed,
                                fixed=fixed, K=int(K))

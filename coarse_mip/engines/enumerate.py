@@ -21,7 +21,7 @@ def enumerate_engine(problem: Problem, K: int, ctx: SolveContext, *, max_work: i
         data = group_individuals(problem, side)
         values = MenuValues(data)
         enumerate_constrained(data, values)
-        return EngineResult.from_menus(values, values.value, data.stats(problem), complete=True)
+        return EngineResult.from_menus(values, max(values.value, values.upper), data.stats(problem), complete=True)
     menu, value = enumerate_menus(problem.profits, problem.weights, K, max_work=max_work)
     return EngineResult(menu, value, {"menus": math.comb(problem.m, min(problem.m, K))})
 

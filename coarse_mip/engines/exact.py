@@ -239,7 +239,7 @@ def _assignment_mip(data, values, ctx, highs):
         session.set_start(start)
     result = session.run()
     if result.has_solution:
-        values.offer(session.values(y_cols) > 0.5)
+        values.offer(session.values(y_cols) > 0.5, exact=True)
     figures = {"build_s": time.perf_counter() - t0 - result.solve_s, **session.stats(result)}
     return result.bound, figures
 

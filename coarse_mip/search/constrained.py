@@ -73,7 +73,7 @@ def enumerate_constrained(data: Grouped, values: MenuValues) -> None:
             mask[req] = True
             mask[list(extra)] = True
             if mask.any():
-                values.offer(mask)
+                values.offer(mask, exact=True)
 
 
 def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: MenuValues, mu: np.ndarray,
@@ -84,6 +84,10 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
     upper bound on every feasible menu, figures); without a deadline the search is complete."""
     k = data.k
     iters = [root_iter]
+    leaves = [-np.inf]               # the largest upper bound of a menu a decided node left behind
+
+    def decide(mask):
+        leaves[0] = max(leaves[0], values.upper_of(mask))
 
     def expand(node):
         inside, outside, mu, beta = node
@@ -95,10 +99,10 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         free = ~(inside | outside)
         room = data.K - int(inside.sum())
         if room <= 0 or not free.any():
-            values.offer(inside)                                 # the node holds one menu
+            decide(inside)                                       # the node holds one menu
             return []
         if data.monotone and int(free.sum()) <= room:
-            values.offer(inside | free)                          # more columns never hurt: take them all
+            decide(inside | free)                                # more columns never hurt: take them all
             return []
         pick = menu & free
         pool = np.flatnonzero(pick) if pick.any() else np.flatnonzero(free)
@@ -110,7 +114,7 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
     bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol)
     figures["menus_solved"] = values.solved
-    return bound, figures
+    return max(bound, leaves[0]), figures
 
 
 class _ValueView:
