@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FAMILIES", "synthetic_profits", "discount_grid", "read_orlib_pmed", "read_tsplib",
-           "floor_euclid"]
+__all__ = ["FAMILIES", "synthetic_profits", "discount_grid", "read_orlib_pmed", "read_orlib_pmedcap",
+           "read_tsplib", "floor_euclid"]
 
 FAMILIES = ("uniform", "smooth", "noisy", "ties", "negative")
 
@@ -100,6 +100,18 @@ def read_orlib_pmed(path) -> tuple[np.ndarray, int]:
     for k in range(n):                                     # Floyd-Warshall, one pivot per pass
         np.minimum(D, D[:, k, None] + D[None, k, :], out=D)
     return D, p
+
+
+def read_orlib_pmedcap(path) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Read an OR-Library capacitated p-median file (Osman & Christofides 1994); return
+    (coordinates (n, 2), demands (n,), p, capacity Q). Distances are ``floor_euclid`` of the
+    coordinates (shared/benchmarks/orlib-pmedcap/SOURCES.md)."""
+    tokens = Path(path).read_text().split()
+    n, p, Q = int(tokens[2]), int(tokens[3]), float(tokens[4])
+    table = np.array(tokens[5:5 + 4 * n], dtype=np.float64).reshape(n, 4)
+    if table.shape[0] != n:
+        raise ValueError(f"{path}: expected {n} customers, found {table.shape[0]}")
+    return table[:, 1:3], table[:, 3], p, Q
 
 
 def read_tsplib(path) -> np.ndarray:

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from ..kernels.knapsack import dp_knapsacks
 from ..reductions import Grouped
 
 __all__ = ["KnapsackBound", "column_knapsacks"]
@@ -46,11 +47,37 @@ def column_knapsacks(V: np.ndarray, counts: np.ndarray, usage: np.ndarray, lo: n
         take = np.where(V > 0, counts[:, None], 0.0)
         return (np.where(take > 0, V, 0.0) * take).sum(axis=0), take
     if how == "dp":
-        return _dp(V, counts, usage, lo, hi)
+        return dp_knapsacks(V, counts, usage, lo, hi)
+    if how == "unit" and np.all(counts == 1):
+        return _unit_singles(V, usage, lo, hi)
     best, take = np.empty(V.shape[1]), np.zeros(V.shape)
     for t in range(V.shape[1]):
         ok = V[:, t] > -np.inf
         best[t], take[ok, t] = _greedy(V[ok, t], counts[ok], usage[ok], lo[t], hi[t])
+    return best, take
+
+
+def _unit_singles(V: np.ndarray, usage: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knapsacks when every group is one member using the same capacity u0: each column takes its
+    ``clip(#positive, need, cap)`` best eligible members, found by partition in O(G) (exact)."""
+    G, c = V.shape
+    u0 = float(usage[usage > _TOL][0]) if (usage > _TOL).any() else 1.0
+    cap = np.where(np.isfinite(hi), np.floor(hi / u0 + _TOL), G).astype(np.int64)
+    need = np.ceil(lo / u0 - _TOL).astype(np.int64)
+    best, take = np.empty(c), np.zeros((G, c))
+    for t in range(c):
+        v = V[:, t]
+        ok = np.flatnonzero(v > -np.inf)
+        want = int(np.clip((v[ok] > 0).sum(), need[t], min(cap[t], ok.size)))
+        if need[t] > min(cap[t], ok.size):
+            best[t] = -np.inf
+            continue
+        if want == 0:
+            best[t] = 0.0
+            continue
+        chosen = ok[np.argpartition(-v[ok], want - 1)[:want]] if want < ok.size else ok
+        take[chosen, t] = 1.0
+        best[t] = float(v[chosen].sum())
     return best, take
 
 
@@ -81,71 +108,23 @@ def _greedy(v: np.ndarray, counts: np.ndarray, u: np.ndarray, lo: float, hi: flo
     return float(v @ z), z
 
 
-def _dp(V: np.ndarray, counts: np.ndarray, u: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Bounded knapsacks with integer usages, one per column of ``V`` (G, c), by dynamic
-    programming over the exact load, all columns at once (L3). Groups of several members are
-    split into items of 1, 2, 4, ... members."""
-    G, c = V.shape
-    total = float(u @ counts)
-    cap = np.floor(np.minimum(hi, total) + _TOL).astype(np.int64)
-    need = np.maximum(0, np.ceil(lo - _TOL)).astype(np.int64)
-    C = int(cap.max(initial=0))
-    items, sizes = [], []
-    for g in np.flatnonzero(counts > 0):
-        left, k = int(counts[g]), 1
-        while left > 0:
-            items.append(g)
-            sizes.append(min(k, left))
-            left -= sizes[-1]
-            k *= 2
-    items, sizes = np.asarray(items, dtype=np.intp), np.asarray(sizes, dtype=np.float64)
-    weight = np.round(u[items] * sizes).astype(np.int64)
-    dp = np.full((c, C + 1), -np.inf)
-    dp[:, 0] = 0.0
-    took = np.zeros((items.size, c, C + 1), dtype=bool)
-    for r in range(items.size):
-        q = int(weight[r])
-        value = V[items[r]] * sizes[r]                # (c,), -inf where not eligible
-        if q == 0:
-            gain = value > 0
-            dp[gain] += value[gain, None]
-            took[r, gain] = True
-            continue
-        if q > C:
-            continue
-        cand = dp[:, : C + 1 - q] + value[:, None]
-        better = cand > dp[:, q:]
-        np.copyto(dp[:, q:], cand, where=better)
-        took[r, :, q:] = better
-    loads = np.arange(C + 1)
-    allowed = (loads[None, :] >= need[:, None]) & (loads[None, :] <= cap[:, None])
-    masked = np.where(allowed, dp, -np.inf)
-    at = np.argmax(masked, axis=1)
-    best = masked[np.arange(c), at]
-    take = np.zeros((G, c))
-    state = np.where(np.isfinite(best), at, 0)
-    cols = np.arange(c)
-    for r in range(items.size - 1, -1, -1):          # trace the choices back, all columns at once
-        chose = took[r, cols, state] & np.isfinite(best)
-        take[items[r], chose] += sizes[r]
-        state = state - weight[r] * chose
-    return best, take
-
-
 class KnapsackBound:
     """Lagrangian bounds (L2) of the nodes of a branch and bound over the treatments of ``data``.
 
     ``bound(inside, outside, mu, beta, iters)`` runs projected Polyak subgradient steps from
     (mu, beta) aimed at the best value of ``values`` (a :class:`~coarse_mip.kernels.MenuValues`)
     and returns the best bound found with its multipliers, the node's Lagrangian menu (F1 plus
-    the best free columns) and every column's ``KP_t - f_t``. With ``offer_menus`` every
-    Lagrangian menu met is valued exactly in ``values`` (the Lagrangian heuristic).
+    the best free columns) and every column's ``KP_t - f_t``. With ``offer_menus`` the distinct
+    Lagrangian menus of the steps are valued in ``values`` afterwards, those of the lowest
+    bounds first, at most ``max_offers`` of them (the Lagrangian heuristic).
     """
 
-    def __init__(self, data: Grouped, values, *, offer_menus: bool = True, deadline: float | None = None):
+    def __init__(self, data: Grouped, values, *, offer_menus: bool = True, deadline: float | None = None,
+                 max_offers: int = 20):
         self.data = data
         self.values = values
         self.offer_menus = offer_menus
+        self.max_offers = max_offers
         self.deadline = deadline
         live = data.counts > 0
         u = data.usage[live & (data.usage > _TOL)]
@@ -205,17 +184,19 @@ class KnapsackBound:
         d = self.data
         best = None
         theta, since = 1.0, 0
+        seen = {}
         for _ in range(max(1, iters)):
             L, menu, values, taken = self.evaluate(inside, outside, mu, beta)
             if self.offer_menus and menu.any():
-                self.values.offer(menu)
-            target = self.values.value
+                key = menu.tobytes()
+                seen[key] = min(seen.get(key, (np.inf, menu))[0], L), menu
             if best is None or L < best[0]:
                 best, since = (L, mu.copy(), beta, menu, values), 0
             else:
                 since += 1
                 if since >= 5:
                     theta, since = theta / 2, 0
+            target = self.values.value
             late = self.deadline is not None and time.perf_counter() >= self.deadline
             if not np.isfinite(L) or L <= target or late:
                 break
@@ -234,4 +215,8 @@ class KnapsackBound:
             step = theta * (L - aim) / norm
             mu = mu - step * g_mu
             beta = max(0.0, beta - step * g_beta)
+        for _, menu in sorted(seen.values(), key=lambda item: item[0])[: self.max_offers]:
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                break
+            self.values.offer(menu)
         return best

@@ -19,7 +19,8 @@ import numpy as np
 from .. import rows
 from ..bounds import LPBounder, master_mip
 from ..formulations import assignment, radius, strong
-from ..kernels import Incumbent, MenuValues
+from ..kernels import Incumbent, MenuValues, transport
+from ..kernels.transport import TRANSPORT_GAP
 from ..problem import Problem
 from ..reductions import group_individuals, identical_rows, reduce_problem
 from ..search import (
@@ -31,6 +32,7 @@ from ..search import (
     pad_menu,
     search_menu,
     swap_search,
+    unconstrained_start,
 )
 from ..solver import HighsSession, run_highs
 from .spec import EngineResult, EngineSpec, Option, SolveContext
@@ -203,20 +205,95 @@ def _constrained(problem, ctx, side, formulation, highs):
     if formulation == "radius":
         raise ValueError("formulation='radius' does not take side constraints; use 'auto' or 'strong'")
     data = group_individuals(problem, side)
-    values = MenuValues(data)
+    values = MenuValues(data, deadline=ctx.deadline)
     name = "lagrangian branch and bound" if formulation in ("auto", "benders") else formulation
     stats = {"formulation": name, **data.stats(problem)}
+    tol = max(ctx.mip_gap, TRANSPORT_GAP)
+
+    def closed(bound):
+        return bool(np.isfinite(values.value) and np.isfinite(bound)
+                    and bound - values.value <= tol * max(1.0, abs(bound)))
+
+    values.offer(unconstrained_start(data))
+    priced = _priced_bound(data, values, ctx, stats)
+    if values.menu is not None:
+        values.of(values.menu, exact=True)         # the best menu's own integer program
+    if closed(priced):
+        stats["finish"] = "priced bound (C9)"
+        return EngineResult.from_menus(values, max(priced, values.value), stats, complete=True)
     bounder, root, figures = lagrangian_search(data, values, deadline=ctx.deadline)
     stats.update(figures)
     L, mu, beta, _, _ = root
+    L = min(L, priced)
+    if closed(L):
+        stats["finish"] = "root bound"
+        return EngineResult.from_menus(values, max(L, values.value), stats, complete=True)
+    stats["finish"] = formulation if formulation == "strong" else "branch and bound (L2)"
     if formulation == "strong":
         bound, figures = _assignment_mip(data, values, ctx, highs)
         stats.update(figures)
-        return EngineResult.from_menus(values, min(L, bound), stats, complete=figures["termination"] != "time_limit")
+        bound = min(L, max(bound, values.value))
+        return EngineResult.from_menus(values, bound, stats, complete=figures["termination"] != "time_limit")
     bound, figures = constrained_branch_and_bound(data, bounder, values, mu, beta, deadline=ctx.deadline,
                                                   gap_tol=ctx.mip_gap, root_iter=30)
     stats.update(figures)
     return EngineResult.from_menus(values, min(L, bound), stats, complete=figures["bb_complete"])
+
+
+def _priced_bound(data, values, ctx, stats, rounds: int = 8) -> float:
+    """(C9) the load and budget rows priced at the shadow prices of the best menu's transport LP:
+    the rest is a p-median whose bonus of offering t (lambda_t hi_t) is one extra row, solved
+    exactly by the Benders flow above; its bound plus beta * budget bounds every feasible menu.
+    Its menu is valued and priced in turn (a few rounds, the best bound kept). Only for
+    problems where offering more never costs (no min loads, no fixed costs); +inf otherwise."""
+    if not data.monotone or not data.coupled or ctx.expired():
+        return np.inf
+    t0 = time.perf_counter()
+    best, seen, rounds_done = np.inf, set(), 0
+    menu = values.menu
+    d = data
+    ok = np.ones(d.P.shape, dtype=bool) if d.eligible is None else d.eligible
+    for rounds_done in range(1, rounds + 1):
+        if menu is None or ctx.expired() or menu.tobytes() in seen:
+            break
+        seen.add(menu.tobytes())
+        slots = np.flatnonzero(menu)
+        lp = transport(d, slots, exact=False)
+        if lp.duals is None:
+            break
+        lam = np.zeros(d.k)
+        lam[slots] = lp.duals["max_load"]
+        beta = lp.duals["budget"] if d.budget is not None else 0.0
+        Q = d.w[:, None] * d.P - lam[None, :] * d.usage[:, None]
+        if beta > 0:
+            Q -= beta * d.w[:, None] * d.cost
+        if d.eligible is not None:      # any value keeps a relaxation; below every eligible one is tightest
+            Q = np.where(ok, Q, np.where(ok, Q, np.inf).min(axis=1, keepdims=True) - 1.0)
+        bonus = np.where(np.isfinite(d.hi), lam * np.where(np.isfinite(d.hi), d.hi, 0.0), 0.0)
+        big = float((Q.max(axis=1) - Q.min(axis=1)) @ d.counts) + 1.0
+        bonus = bonus + big * d.required                      # a required column is always worth taking
+        rows_ = np.diag(bonus)[bonus > 0]
+        priced = np.vstack([Q, rows_])
+        weights = np.concatenate([d.counts, np.ones(rows_.shape[0])])
+        chosen, bound = _pmedian(priced, weights, d.K, ctx)
+        upper = bound + beta * (d.budget or 0.0) - big * int(d.required.sum())
+        best = min(best, upper)
+        menu = np.zeros(d.k, dtype=bool)
+        menu[chosen] = True
+        values.offer(menu)
+        if best - values.value <= TRANSPORT_GAP * max(1.0, abs(best)):
+            break
+    stats.update(priced_bound=best, priced_rounds=rounds_done, priced_s=time.perf_counter() - t0)
+    return best
+
+
+def _pmedian(P, w, K, ctx):
+    """The unconstrained exact flow on ``P`` (n, m), ``w`` (n,): (best menu, proven upper bound)."""
+    red = reduce_problem(Problem.from_data(P, w))
+    if K >= red.profits.shape[1]:
+        return red.columns, float(w @ P.max(axis=1))
+    menu, bound = _benders(red.profits, red.weights, K, ctx, {}, "auto", {"threads": None, "verbose": False})
+    return red.columns[menu], bound
 
 
 def _assignment_mip(data, values, ctx, highs):

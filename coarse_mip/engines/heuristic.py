@@ -31,7 +31,7 @@ def heuristic_engine(problem: Problem, K: int, ctx: SolveContext, *, shakes: int
     """
     if side is not None:
         data = group_individuals(problem, side)
-        values = MenuValues(data)
+        values = MenuValues(data, deadline=ctx.deadline)
         _, root, figures = lagrangian_search(data, values, deadline=ctx.deadline)
         return EngineResult.from_menus(values, root[0], {**data.stats(problem), **figures}, complete=False)
 
@@ -53,7 +53,7 @@ def lloyd_engine(problem: Problem, K: int, ctx: SolveContext, *, restarts: int, 
     """
     if side is not None:
         data = group_individuals(problem, side)
-        values = MenuValues(data)
+        values = MenuValues(data, deadline=ctx.deadline)
         figures = constrained_lloyd(data, values, ctx.rng, restarts=restarts, max_iter=max_iter,
                                     deadline=ctx.deadline)
         upper = problem.full_value()

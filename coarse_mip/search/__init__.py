@@ -12,6 +12,7 @@ from .constrained import (
                           constrained_swaps,
                           enumerate_constrained,
                           lagrangian_search,
+                          unconstrained_start,
 )
 from .enumerate import enumerate_menus
 from .greedy import best_single, greedy_menu, pad_menu
@@ -24,4 +25,4 @@ from .vns import vns
 __all__ = ["best_single", "branch_and_bound", "constrained_branch_and_bound", "constrained_lloyd",
            "constrained_swaps", "depth_first", "enumerate_constrained", "enumerate_menus", "greedy_menu",
            "lagrangian_search", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu", "plusplus_start",
-           "search_menu", "swap_search", "vns"]
+           "search_menu", "swap_search", "unconstrained_start", "vns"]

@@ -19,12 +19,14 @@ import time
 import numpy as np
 
 from ..bounds.knapsack import KnapsackBound
-from ..kernels import MenuValues
+from ..kernels import MenuValues, transport
 from ..reductions import Grouped
+from .greedy import greedy_menu
+from .swap import swap_search
 from .tree import depth_first
 
 __all__ = ["constrained_branch_and_bound", "constrained_lloyd", "constrained_swaps", "enumerate_constrained",
-           "lagrangian_search"]
+           "lagrangian_search", "unconstrained_start"]
 
 #: Most menus :func:`enumerate_constrained` values.
 MAX_MENUS = 200_000
@@ -38,24 +40,50 @@ def lagrangian_search(data: Grouped, values: MenuValues, *, deadline: float | No
     its root result (L, mu, beta, menu, worth), figures)."""
     t0 = time.perf_counter()
     bounder = KnapsackBound(data, values, offer_menus=offer_menus, deadline=deadline)
-    start = data.required.copy()
-    ok = np.ones(data.P.shape, dtype=bool) if data.eligible is None else data.eligible
-    if offer_menus:                  # a first menu: the required columns and the best totals
-        total = (data.w * data.counts) @ np.where(ok, data.P, 0.0) - data.fixed
-        room = data.K - int(start.sum())
-        for t in np.argsort(-total, kind="stable"):
-            if room <= 0:
-                break
-            if not start[t]:
-                start[t] = True
-                room -= 1
-        values.offer(start)
-    mu, beta = bounder.initial()
+    if offer_menus:
+        values.offer(unconstrained_start(data))
+    mu, beta = _warm_multipliers(data, values, bounder)
     root = bounder.bound(data.required.copy(), np.zeros(data.k, dtype=bool), mu, beta, iters)
     swaps = constrained_swaps(data, values, root[4], candidates=candidates, deadline=deadline) if offer_menus else 0
     return bounder, root, {"lagrangian_bound": root[0], "lagrangian_evaluations": bounder.evaluations,
                            "knapsacks": bounder.how, "swap_improvements": swaps,
                            "root_s": time.perf_counter() - t0}
+
+
+def unconstrained_start(data: Grouped) -> np.ndarray:
+    """A first menu: the required columns, then greedy (and swaps when nothing is required) on
+    the profits as if unconstrained, ineligible entries priced below every row's worst."""
+    P = data.P
+    if data.eligible is not None:
+        P = np.where(data.eligible, P, P.min(axis=1, keepdims=True) - 1.0)
+    w = data.w * data.counts
+    room = max(1, min(data.K, data.k))
+    if w.sum() <= 0:
+        w = data.counts
+    req = np.flatnonzero(data.required)
+    menu = greedy_menu(P, w, room, start=req if req.size else None)
+    if not req.size and 1 < menu.size < data.k:
+        menu, _ = swap_search(P, w, menu)
+    mask = np.zeros(data.k, dtype=bool)
+    mask[menu] = True
+    mask[req] = True
+    return mask
+
+
+def _warm_multipliers(data: Grouped, values: MenuValues, bounder: KnapsackBound) -> tuple[np.ndarray, float]:
+    """(L1) multipliers from the LP duals of the best menu's transport step: its assignment rows'
+    prices per unit of weight and the budget's price (the bound at them is that menu's LP value
+    plus what other columns could add). The bounder's own start when there is no such menu."""
+    mu, beta = bounder.initial()
+    if values.menu is None:
+        return mu, beta
+    lp = transport(data, np.flatnonzero(values.menu), exact=False)
+    if lp.duals is None:
+        return mu, beta
+    weighted = data.w > 0
+    mu = mu.copy()
+    mu[weighted] = lp.duals["assign"][weighted] / data.w[weighted]
+    return mu, float(lp.duals["budget"])
 
 
 def enumerate_constrained(data: Grouped, values: MenuValues) -> None:
@@ -80,11 +108,18 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
                                  beta: float, *, deadline: float | None = None, gap_tol: float = 1e-9,
                                  root_iter: int = 300, node_iter: int = 30) -> tuple[float, dict]:
     """Branch on treatments (in / out) with the bound (L2) at every node, from multipliers
-    (mu, beta); every Lagrangian menu met is valued exactly in ``values``. Returns (a valid
-    upper bound on every feasible menu, figures); without a deadline the search is complete."""
+    (mu, beta). Each node's Lagrangian menu is valued (loosely) in ``values``; penalty tests
+    (L5) fix treatments in or out for the subtree; with integral profits a bound is rounded
+    down (L6). A decided node's menu is valued exactly and its upper bound kept. Returns (a
+    valid upper bound on every feasible menu, figures); without a deadline the search is
+    complete."""
     k = data.k
     iters = [root_iter]
     leaves = [-np.inf]               # the largest upper bound of a menu a decided node left behind
+    fixed = [0]
+    integral = _integral_objective(data)
+    offer = bounder.offer_menus
+    bounder.offer_menus = False      # inside the tree only each node's best menu is valued
 
     def decide(mask):
         leaves[0] = max(leaves[0], values.upper_of(mask))
@@ -93,16 +128,25 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         inside, outside, mu, beta = node
         L, mu, beta, menu, worth = bounder.bound(inside, outside, mu, beta, iters[0])
         iters[0] = node_iter
+        if menu.any():
+            values.offer(menu)
+        if integral:
+            L = np.floor(L + 1e-6)                                   # (L6)
         tol = gap_tol * max(1.0, abs(values.value)) if np.isfinite(values.value) else 0.0
         if L <= values.value + tol:
             return None
         free = ~(inside | outside)
         room = data.K - int(inside.sum())
+        if room > 0 and np.isfinite(values.value):                  # (L5) penalty tests
+            inside, outside = _penalties(L, menu, worth, inside, outside, room, values.value + tol, integral)
+            fixed[0] += int((~(inside | outside)).sum() < free.sum())
+            free = ~(inside | outside)
+            room = data.K - int(inside.sum())
         if room <= 0 or not free.any():
-            decide(inside)                                       # the node holds one menu
+            decide(inside)                                           # the node holds one menu
             return []
         if data.monotone and int(free.sum()) <= room:
-            decide(inside | free)                                # more columns never hurt: take them all
+            decide(inside | free)                                    # more columns never hurt: take them all
             return []
         pick = menu & free
         pool = np.flatnonzero(pick) if pick.any() else np.flatnonzero(free)
@@ -113,8 +157,43 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
     bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol)
-    figures["menus_solved"] = values.solved
+    bounder.offer_menus = offer
+    figures.update(menus_solved=values.solved, bb_nodes_with_fixings=fixed[0])
     return max(bound, leaves[0]), figures
+
+
+def _integral_objective(data: Grouped) -> bool:
+    """Every feasible objective is an integer (integral weighted profits and fixed costs)."""
+    wp = data.w[:, None] * data.P
+    return bool(np.all(wp == np.round(wp)) and np.all(data.fixed == np.round(data.fixed)))
+
+
+def _penalties(L, menu, worth, inside, outside, room, floor, integral):
+    """(L5) with the node's multipliers: forcing a free column t in (out) changes L by its worth
+    against the weakest (next) column of the Lagrangian menu; a child whose bound cannot beat
+    ``floor`` is closed by fixing t the other way."""
+    free = ~(inside | outside)
+    top = menu & free
+    chosen = np.flatnonzero(top)
+    others = np.flatnonzero(free & ~top)
+    binding = chosen.size == room or (not inside.any() and chosen.size == 1 and worth[chosen[0]] <= 0)
+    kth = worth[chosen].min() if chosen.size else 0.0
+    nxt = worth[others].max() if others.size else -np.inf
+    lone = not inside.any() and chosen.size == 1
+
+    def cannot(bound):
+        return (np.floor(bound + 1e-6) if integral else bound) <= floor
+
+    outside = outside.copy()
+    inside = inside.copy()
+    for t in others:
+        if cannot(L + worth[t] - (kth if binding else 0.0)):
+            outside[t] = True
+    for t in chosen:
+        gain = nxt if lone else max(nxt, 0.0)
+        if cannot(L - worth[t] + (gain if np.isfinite(gain) else -np.inf)):
+            inside[t] = True
+    return inside, outside
 
 
 class _ValueView:

@@ -225,9 +225,17 @@ class HighsSession:
 
     # -- options and runs ------------------------------------------------------------------
     def configure(self, *, time_limit: float | None = None, mip_gap: float | None = None,
-                  threads: int | None = None, seed: int | None = None, verbose: bool | None = None) -> dict:
-        """Set the options given (None leaves one as it is); returns every option set so far."""
+                  threads: int | None = None, seed: int | None = None, verbose: bool | None = None,
+                  lp_solver: str | None = None) -> dict:
+        """Set the options given (None leaves one as it is); returns every option set so far.
+
+        ``lp_solver``: "simplex", "ipm" (interior point, with crossover to a vertex) or "choose".
+        """
         options = {}
+        if lp_solver is not None:
+            options["solver"] = lp_solver
+            if lp_solver == "ipm":
+                options["run_crossover"] = "on"
         if verbose is not None:
             options.update(output_flag=bool(verbose), log_to_console=bool(verbose))
         if mip_gap is not None:
