@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .api import METHODS, profit_curve, solve
+from .constraints import Constraints
 from .engines import ENGINES
 
 __all__ = ["main"]
@@ -30,12 +32,12 @@ class UserError(Exception):
     """A problem with the user's input: reported in one line, exit status 2."""
 
 
-def read_profits(path: str, weight_column: str | None = None,
-                 id_column: str | None = None) -> tuple[pd.DataFrame, pd.Series | None, pd.Index]:
+def read_profits(path: str, weight_column: str | None = None, id_column: str | None = None,
+                 extra_columns: tuple = ()) -> tuple[pd.DataFrame, pd.Series | None, pd.Index, dict]:
     """Read a CSV or Parquet file whose columns are treatments.
 
-    Returns (profits DataFrame, weights or None, row ids). Every remaining column must be
-    numeric: nothing is dropped silently.
+    Returns (profits DataFrame, weights or None, row ids, {extra column: values}). Every
+    remaining column must be numeric: nothing is dropped silently.
     """
     p = Path(path)
     if not p.is_file():
@@ -53,7 +55,8 @@ def read_profits(path: str, weight_column: str | None = None,
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     weights = None
-    for col, what in ((weight_column, "weight"), (id_column, "id")):
+    named = [(weight_column, "weight"), (id_column, "id")] + [(c, "usage") for c in extra_columns]
+    for col, what in named:
         if col is not None and col not in df.columns:
             raise UserError(f"{what} column {col!r} not in {path} (columns: {list(df.columns)})")
     ids = df.index
@@ -61,8 +64,43 @@ def read_profits(path: str, weight_column: str | None = None,
         ids = pd.Index(df.pop(id_column), name=id_column)
     if weight_column is not None:
         weights = df.pop(weight_column)
+    extra = {col: df.pop(col) for col in extra_columns}
     df.columns = [str(c) for c in df.columns]
-    return df, weights, ids
+    return df, weights, ids, extra
+
+
+def _constraints(args) -> tuple[Constraints | None, tuple]:
+    """The ``--constraints`` file (None without one) and the profits-file columns it names."""
+    if not getattr(args, "constraints", None):
+        return None, ()
+    path = Path(args.constraints)
+    if not path.is_file():
+        raise UserError(f"no such constraints file: {args.constraints}")
+    try:
+        usage = json.loads(path.read_text()).get("usage")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise UserError(f"cannot read constraints {args.constraints}: {exc}") from None
+    return path, ((usage,) if isinstance(usage, str) else ())
+
+
+def _read_inputs(args):
+    """Profits, weights, ids and the constraints of a solve or curve command."""
+    cons_path, extra = _constraints(args)
+    profits, weights, ids, columns = read_profits(args.profits, args.weights, args.id_column, extra)
+    cons = None if cons_path is None else Constraints.from_json(cons_path, columns=columns)
+    return profits, weights, ids, cons
+
+
+def _check_writable(*paths) -> None:
+    """Fail before any work when an output file cannot be written."""
+    for path in paths:
+        if not path:
+            continue
+        target = Path(path)
+        folder = target.parent if str(target.parent) else Path(".")
+        if target.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK) or (
+                target.exists() and not os.access(target, os.W_OK)):
+            raise UserError(f"cannot write {path}: no such folder or not writable")
 
 
 def _write_table(df: pd.DataFrame, path: str) -> None:
@@ -73,24 +111,35 @@ def _write_table(df: pd.DataFrame, path: str) -> None:
 
 
 def _cmd_solve(args) -> int:
-    profits, weights, ids = read_profits(args.profits, args.weights, args.id_column)
+    _check_writable(args.json, args.assignments)
+    profits, weights, ids, cons = _read_inputs(args)
     options = _engine_options(args)
     if args.formulation is not None:
         options["formulation"] = ENGINES["exact"].options["formulation"].check("formulation", args.formulation)
         if args.method != "exact":
             raise UserError(f"--formulation is an option of --method exact, not {args.method}")
-    sol = solve(profits, args.K, args.method, weights=weights, time_limit=args.time_limit,
+    sol = solve(profits, args.K, args.method, weights=weights, constraints=cons, time_limit=args.time_limit,
                 mip_gap=args.mip_gap, seed=args.seed, **options)
     print(f"status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}  "
           f"gap {sol.gap:.3g}  {sol.runtime_s:.2f}s")
-    counts = np.bincount(sol.assignment, minlength=profits.shape[1])
+    if sol.status in ("infeasible", "no_solution"):
+        print(f"  {sol.stats.get('reason', '')}")
+    counts = np.bincount(sol.assignment[sol.assignment >= 0], minlength=profits.shape[1])
     for t, label in zip(sol.treatments, sol.labels, strict=True):
         print(f"  {label}: {counts[t]} individuals")
+    for key, prices in sol.duals.items():
+        if isinstance(prices, dict):
+            for label, price in prices.items():
+                print(f"  shadow price of the {key.replace('_', ' ')} of {label}: {price:.6g}")
+        else:
+            print(f"  shadow price of the {key}: {prices:.6g}")
     if args.json:
         report = sol.to_dict()
-        report.update(n=int(profits.shape[0]), m=int(profits.shape[1]), K=int(args.K))
+        report.update(n=int(profits.shape[0]), m=int(profits.shape[1]), K=args.K)
         Path(args.json).write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")
     if args.assignments:
+        if sol.status in ("infeasible", "no_solution"):
+            raise UserError(f"no assignment to write: status {sol.status}")
         P = profits.to_numpy(dtype=float)
         out = pd.DataFrame({ids.name or "row": ids,
                             "treatment": [profits.columns[t] for t in sol.assignment],
@@ -100,9 +149,10 @@ def _cmd_solve(args) -> int:
 
 
 def _cmd_curve(args) -> int:
-    profits, weights, _ = read_profits(args.profits, args.weights, args.id_column)
+    _check_writable(args.out)
+    profits, weights, _, cons = _read_inputs(args)
     Ks = range(1, args.K_max + 1)
-    table = profit_curve(profits, Ks, args.method, weights=weights, time_limit=args.time_limit,
+    table = profit_curve(profits, Ks, args.method, weights=weights, constraints=cons, time_limit=args.time_limit,
                          mip_gap=args.mip_gap, seed=args.seed, **_engine_options(args))
     print(_format_curve(table))
     if args.out:
@@ -127,6 +177,15 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _K(text: str):
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"K must be an integer or 'none', got {text!r}") from None
+
+
 def _engine_options(args) -> dict:
     """``--option NAME=VALUE`` pairs, checked against the chosen engine's spec."""
     return ENGINES[args.method].parse(args.option or [])
@@ -149,7 +208,8 @@ def _parser() -> argparse.ArgumentParser:
     def common(p, k_name):
         p.add_argument("profits", help="CSV or Parquet file: one column per treatment, one row per individual")
         if k_name == "K":
-            p.add_argument("-K", type=int, required=True, help="number of treatments to offer")
+            p.add_argument("-K", type=_K, required=True, metavar="K",
+                           help="number of treatments to offer ('none': as many as pay for their fixed costs)")
         else:
             p.add_argument("--K-max", type=int, default=10, help="largest K (default 10)")
         p.add_argument("--method", default="exact", choices=sorted(METHODS))
@@ -158,6 +218,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--weights", metavar="COLUMN", help="column holding individual weights")
         p.add_argument("--id-column", metavar="COLUMN", help="column holding individual ids")
+        p.add_argument("--constraints", metavar="FILE.json",
+                       help="side constraints (capacities, shares, budget, eligibility, require/forbid, fixed "
+                            "costs) as JSON, treatments by label; 'usage' may name a column of the profits file")
         p.add_argument("--option", action="append", metavar="NAME=VALUE",
                        help="engine option, repeatable: " + "; ".join(
                            f"{spec.name}: {', '.join(spec.options) or 'none'}" for spec in ENGINES.values()))

@@ -1,16 +1,17 @@
 """The Lagrangian bound of the constrained problem: assignment rows and budget relaxed, one
 knapsack per treatment (formulations/constrained.md, L1-L4).
 
-With multipliers mu_g on the assignment rows (T2) and beta >= 0 on the budget (T4), every
-treatment t keeps its own load bounds (T3) as a knapsack over the groups:
+With multipliers pi_g on the assignment rows (T2), in objective units per member, and
+beta >= 0 on the budget (T4), every treatment t keeps its own load bounds (T3) as a knapsack
+over the groups:
 
     KP_t = max { sum_g V_gt z_g : lo_t <= sum_g u_g z_g <= hi_t, z_g integer in [0, counts_g],
                  z_g = 0 unless g is eligible for t },
-    V_gt = w_g (P_gt - mu_g - beta c_gt)                                              (L1)
+    V_gt = w_g P_gt - pi_g - beta w_g c_gt                                            (L1)
 
 and for a node forcing the treatments F1 in and F0 out,
 
-    L = sum_g counts_g w_g mu_g + beta budget + sum_{t in F1} (KP_t - f_t)
+    L = sum_g counts_g pi_g + beta budget + sum_{t in F1} (KP_t - f_t)
         + the best sum of (KP_t - f_t) over at most K - |F1| free t                     (L2)
 
 bounds every feasible menu of the node (the individuals a feasible assignment gives t are a
@@ -111,8 +112,8 @@ def _greedy(v: np.ndarray, counts: np.ndarray, u: np.ndarray, lo: float, hi: flo
 class KnapsackBound:
     """Lagrangian bounds (L2) of the nodes of a branch and bound over the treatments of ``data``.
 
-    ``bound(inside, outside, mu, beta, iters)`` runs projected Polyak subgradient steps from
-    (mu, beta) aimed at the best value of ``values`` (a :class:`~coarse_mip.kernels.MenuValues`)
+    ``bound(inside, outside, pi, beta, iters)`` runs projected Polyak subgradient steps from
+    (pi, beta) aimed at the best value of ``values`` (a :class:`~coarse_mip.kernels.MenuValues`)
     and returns the best bound found with its multipliers, the node's Lagrangian menu (F1 plus
     the best free columns) and every column's ``KP_t - f_t``. With ``offer_menus`` the distinct
     Lagrangian menus of the steps are valued in ``values`` afterwards, those of the lowest
@@ -144,15 +145,15 @@ class KnapsackBound:
         self.evaluations = 0
 
     def initial(self) -> tuple[np.ndarray, float]:
-        """Multipliers to start from: each group's best eligible profit, beta = 0."""
+        """Multipliers to start from: each member's best eligible profit, beta = 0."""
         P = self.data.P if self.data.eligible is None else np.where(self.data.eligible, self.data.P, -np.inf)
-        return P.max(axis=1), 0.0
+        return self.data.w * P.max(axis=1), 0.0
 
-    def evaluate(self, inside: np.ndarray, outside: np.ndarray, mu: np.ndarray, beta: float):
-        """L (L2) at (mu, beta): (L, Lagrangian menu mask, values KP_t - f_t (k,), taken counts (G, k))."""
+    def evaluate(self, inside: np.ndarray, outside: np.ndarray, pi: np.ndarray, beta: float):
+        """L (L2) at (pi, beta): (L, Lagrangian menu mask, values KP_t - f_t (k,), taken counts (G, k))."""
         d = self.data
         self.evaluations += 1
-        V = d.w[:, None] * (d.P - mu[:, None])
+        V = d.w[:, None] * d.P - pi[:, None]
         if beta > 0:
             V -= beta * d.w[:, None] * d.cost
         if d.eligible is not None:
@@ -173,14 +174,14 @@ class KnapsackBound:
             if chosen.size == 0 and not inside.any():
                 chosen = order[:1]                   # a menu serves somebody: at least one treatment
             menu[chosen] = True
-        constant = float((d.counts * d.w) @ mu) + (beta * d.budget if d.budget is not None else 0.0)
+        constant = float(d.counts @ pi) + (beta * d.budget if d.budget is not None else 0.0)
         L = constant + float(values[menu].sum()) if menu.any() else -np.inf
         if np.isnan(L):
             L = -np.inf
         return L, menu, values, taken
 
     def bound(self, inside: np.ndarray, outside: np.ndarray, mu: np.ndarray, beta: float, iters: int):
-        """Best L over ``iters`` projected Polyak steps; (L, mu, beta, menu, values)."""
+        """Best L over ``iters`` projected Polyak steps from ``mu`` (the pi of L1); (L, pi, beta, menu, values)."""
         d = self.data
         best = None
         theta, since = 1.0, 0
@@ -201,7 +202,7 @@ class KnapsackBound:
             if not np.isfinite(L) or L <= target or late:
                 break
             served = taken[:, menu].sum(axis=1)
-            g_mu = d.w * (d.counts - served)
+            g_mu = d.counts - served
             g_beta = 0.0
             if d.budget is not None:
                 g_beta = d.budget - float((d.w[:, None] * d.cost * taken)[:, menu].sum())

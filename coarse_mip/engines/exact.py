@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import rows
 from ..bounds import LPBounder, master_mip
+from ..bounds.columns import ColumnBound
 from ..formulations import assignment, radius, strong
 from ..kernels import Incumbent, MenuValues, transport
 from ..kernels.transport import TRANSPORT_GAP
@@ -234,6 +235,17 @@ def _constrained(problem, ctx, side, formulation, highs):
         stats.update(figures)
         bound = min(L, max(bound, values.value))
         return EngineResult.from_menus(values, bound, stats, complete=figures["termination"] != "time_limit")
+    # (L7) the root's exact Lagrangian dual by column generation: its multipliers warm the tree.
+    columns = ColumnBound(data, bounder)
+    none = np.zeros(data.k, dtype=bool)
+    _, _, worth, taken = bounder.evaluate(data.required, none, mu, beta)
+    columns.seed(None if values.menu is None else np.flatnonzero(values.menu), values.x, worth, taken)
+    dual, mu, beta, _, _ = columns.bound(data.required, none, mu, beta, 300)
+    stats.update(column_bound=dual, patterns=columns.patterns, master_rounds=columns.rounds)
+    L = min(L, dual)
+    if closed(L):
+        stats["finish"] = "root bound (L7)"
+        return EngineResult.from_menus(values, max(L, values.value), stats, complete=True)
     bound, figures = constrained_branch_and_bound(data, bounder, values, mu, beta, deadline=ctx.deadline,
                                                   gap_tol=ctx.mip_gap, root_iter=30)
     stats.update(figures)

@@ -72,18 +72,14 @@ def unconstrained_start(data: Grouped) -> np.ndarray:
 
 def _warm_multipliers(data: Grouped, values: MenuValues, bounder: KnapsackBound) -> tuple[np.ndarray, float]:
     """(L1) multipliers from the LP duals of the best menu's transport step: its assignment rows'
-    prices per unit of weight and the budget's price (the bound at them is that menu's LP value
-    plus what other columns could add). The bounder's own start when there is no such menu."""
-    mu, beta = bounder.initial()
+    prices and the budget's price (the bound at them is that menu's LP value plus what other
+    columns could add). The bounder's own start when there is no such menu."""
     if values.menu is None:
-        return mu, beta
+        return bounder.initial()
     lp = transport(data, np.flatnonzero(values.menu), exact=False)
     if lp.duals is None:
-        return mu, beta
-    weighted = data.w > 0
-    mu = mu.copy()
-    mu[weighted] = lp.duals["assign"][weighted] / data.w[weighted]
-    return mu, float(lp.duals["budget"])
+        return bounder.initial()
+    return lp.duals["assign"].copy(), float(lp.duals["budget"])
 
 
 def enumerate_constrained(data: Grouped, values: MenuValues) -> None:
