@@ -10,11 +10,13 @@
   customers, and a budget on the discount given (cost of treatment t = its discount) at 80 %
   of what the unconstrained optimum spends; exact (120 s limit) and heuristic.
 
-One JSON line per (instance, method) goes to ``benchmarks/results/capacitated.jsonl``; the
-table to ``benchmarks/results/capacitated.md``.
+One JSON line per (instance, method) is appended to ``benchmarks/results/capacitated.jsonl``;
+``benchmarks/results/capacitated.md`` is rebuilt from the latest line of each (instance,
+formulation or method) after every run, or alone with ``--report``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/capacitated.py --suite pmedcap,cate
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/capacitated.py --suite pmedcap --instances 11-20 --time-limit 60
+    .venv/bin/python benchmarks/capacitated.py --report
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import argparse
 import json
 import time
 
-import numpy as np
 import pandas as pd
 from common import RESULTS, SHARED, markdown_table, versions
 from orlib import parse_range
@@ -87,24 +88,43 @@ def main(argv=None) -> None:
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per pmedcap solve")
     ap.add_argument("--cate-time-limit", type=float, default=120.0)
     ap.add_argument("--formulations", default="auto,strong")
+    ap.add_argument("--report", action="store_true", help="only rebuild capacitated.md from the log")
     args = ap.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
+    if not args.report:
+        suites = args.suite.split(",")
+        if "pmedcap" in suites:
+            run_pmedcap(parse_range(args.instances), args.time_limit, args.formulations.split(","))
+        if "cate" in suites:
+            run_cate(args.cate_time_limit)
+    print(report())
+
+
+def report() -> str:
+    """capacitated.md from the latest logged line of each (instance, formulation or method)."""
+    lines = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
     parts = []
-    suites = args.suite.split(",")
-    if "pmedcap" in suites:
-        table = pd.DataFrame(run_pmedcap(parse_range(args.instances), args.time_limit, args.formulations.split(",")))
-        parts.append(f"## OR-Library pmedcap, {args.time_limit:g} s limit each\n\n{markdown_table(table)}\n")
-        for formulation, rows in table.groupby("formulation"):
+    pmed = pd.DataFrame([r for r in lines if "formulation" in r])
+    if len(pmed):
+        pmed = pmed.drop_duplicates(["instance", "formulation"], keep="last").sort_values(["formulation", "instance"])
+        cols = ["instance", "n", "p", "formulation", "optimum", "ours", "bound", "status", "seconds", "finish",
+                "bb_nodes", "date", "coarse_mip"]
+        parts.append(f"## OR-Library pmedcap, 60 s limit each\n\n{markdown_table(pmed[cols])}\n")
+        for formulation, rows in pmed.groupby("formulation"):
             parts.append(f"- {formulation}: {int((rows.status == 'optimal').sum())} of {len(rows)} proven, "
                          f"{int(rows.at_optimum.sum())} at the published optimum, {rows.seconds.sum():.1f} s in all, "
                          f"max {rows.seconds.max():.1f} s")
-    if "cate" in suites:
-        table = pd.DataFrame(run_cate(args.cate_time_limit))
-        parts.append(f"\n## Constrained CATE-like row\n\n{markdown_table(table.drop(columns=['menu']))}\n")
-    (RESULTS / "capacitated.md").write_text("# Capacitated and budgeted instances\n\nCommand: "
-                                            f"`python benchmarks/capacitated.py {' '.join(argv or [])}`\n\n"
-                                            + "\n".join(parts) + "\n")
-    print("\n".join(parts))
+    cate = pd.DataFrame([r for r in lines if "method" in r])
+    if len(cate):
+        cate = cate.drop_duplicates(["instance", "method"], keep="last")
+        cols = ["instance", "method", "objective", "bound", "gap", "status", "seconds", "unconstrained",
+                "budget_price", "finish", "date"]
+        parts.append(f"\n## Constrained CATE-like row\n\n{markdown_table(cate[cols])}\n")
+    text = ("# Capacitated and budgeted instances\n\nCommands: `OMP_NUM_THREADS=1 .venv/bin/python "
+            "benchmarks/capacitated.py --suite pmedcap,cate` (see the module docstring); each row is the latest "
+            "run of its (instance, formulation or method), stamped with its date.\n\n" + "\n".join(parts) + "\n")
+    (RESULTS / "capacitated.md").write_text(text)
+    return text
 
 
 if __name__ == "__main__":

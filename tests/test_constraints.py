@@ -112,6 +112,9 @@ def test_exact_equals_the_oracle_and_heuristics_are_feasible(part):
                 sol.check(P, K, w, constraints=cons)
                 assert same(sol.objective, truth.objective), (seed, formulation)
                 assert same(sol.bound, truth.objective)
+                for key in ("priced_bound", "lagrangian_bound", "column_bound"):   # every bound met is valid
+                    if sol.stats.get(key) is not None:
+                        assert sol.stats[key] >= truth.objective - 1e-6 * max(1.0, abs(truth.objective)), (seed, key)
         for method in ("heuristic", "lloyd"):
             sol = cm.solve(P, K, method, weights=w, constraints=cons, seed=seed)
             if truth.status == "infeasible":
@@ -121,6 +124,66 @@ def test_exact_equals_the_oracle_and_heuristics_are_feasible(part):
             if sol.status in ("optimal", "feasible"):
                 sol.check(P, K, w, constraints=cons)
                 assert sol.objective <= truth.objective + 1e-7 * max(1.0, abs(truth.objective)), (seed, method)
+
+
+def test_penalty_fixings_only_close_children_that_cannot_win():
+    # (L5): a column fixed by the penalty tests would, forced the other way, give a child whose
+    # bound (L2) at the same multipliers, rounded down for integral data (L6), cannot beat the floor.
+    from coarse_mip.bounds.knapsack import KnapsackBound
+    from coarse_mip.kernels import MenuValues
+    from coarse_mip.reductions import group_individuals
+    from coarse_mip.search.constrained import _penalties
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for seed in range(60):
+        n, m, K = int(rng.integers(6, 20)), int(rng.integers(4, 9)), int(rng.integers(2, 4))
+        integral = seed % 2 == 0
+        P = -rng.integers(0, 30, (n, m)).astype(float) if integral else rng.normal(size=(n, m))
+        usage = rng.integers(1, 5, n).astype(float)
+        cons = cm.Constraints(max_load=float(np.ceil(usage.sum() / K * 1.3)), usage=usage)
+        problem = cm.Problem.from_data(P)
+        data = group_individuals(problem, cons.resolve(problem, K))
+        bounder = KnapsackBound(data, MenuValues(data), offer_menus=False)
+        inside, outside = np.zeros(m, bool), np.zeros(m, bool)
+        cols = rng.permutation(m)
+        inside[cols[: int(rng.integers(0, K))]] = True
+        outside[cols[K: K + int(rng.integers(0, 2))]] = True
+        pi = bounder.initial()[0] + rng.normal(0, 3, data.G)
+        L, menu, worth, _ = bounder.evaluate(inside, outside, pi, 0.0)
+        floor = L - rng.uniform(0.0, 6.0)
+        new_in, new_out = _penalties(L, menu, worth, inside, outside, K - int(inside.sum()), floor, integral)
+        for t in np.flatnonzero(new_out & ~outside):
+            forced = inside.copy()
+            forced[t] = True
+            child = bounder.evaluate(forced, outside, pi, 0.0)[0]
+            assert (np.floor(child + 1e-6) if integral else child) <= floor + 1e-9, (seed, t)
+            checked += 1
+        for t in np.flatnonzero(new_in & ~inside):
+            dropped = outside.copy()
+            dropped[t] = True
+            child = bounder.evaluate(inside, dropped, pi, 0.0)[0]
+            assert (np.floor(child + 1e-6) if integral else child) <= floor + 1e-9, (seed, t)
+            checked += 1
+    assert checked > 20
+
+
+def test_integral_capacitated_instances_match_the_oracle():
+    # Integer profits and usages (as in OR-Library pmedcap): the tree rounds its bounds down (L6)
+    # and fixes treatments by penalties (L5); both must keep the optimum.
+    rng = np.random.default_rng(16)
+    for seed in range(25):
+        n, m = int(rng.integers(10, 15)), int(rng.integers(5, 8))
+        P = -rng.integers(0, 30, size=(n, m)).astype(float)
+        usage = rng.integers(1, 6, n).astype(float)
+        K = int(rng.integers(2, 4))
+        cap = float(np.ceil(usage.sum() / K * rng.uniform(1.05, 1.4)))
+        cons = cm.Constraints(max_load=cap, usage=usage)
+        truth = cm.solve(P, K, "enumerate", constraints=cons)
+        sol = cm.solve(P, K, constraints=cons)
+        assert sol.status == truth.status, seed
+        if truth.status == "optimal":
+            assert sol.objective == pytest.approx(truth.objective) and sol.bound == pytest.approx(truth.objective)
 
 
 def test_the_oracle_instances_cover_every_kind():
@@ -256,3 +319,59 @@ def test_time_limited_constrained_run_keeps_a_valid_bound():
     if sol.status != "no_solution":
         sol.check(P, 5, constraints=cons)
     assert sol.bound >= cm.solve(P, 5, "heuristic", constraints=cons).objective - 1e-9
+
+
+def test_compiled_knapsack_equals_numpy():
+    from coarse_mip.kernels.knapsack import dp_knapsacks
+
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        G, c = int(rng.integers(1, 30)), int(rng.integers(1, 6))
+        V = rng.normal(size=(G, c))
+        V[rng.random((G, c)) < 0.2] = -np.inf                 # not eligible
+        counts = rng.integers(1, 4, G).astype(float)
+        usage = rng.integers(0, 5, G).astype(float)
+        hi = rng.integers(0, 30, c).astype(float)
+        lo = np.where(rng.random(c) < 0.4, rng.integers(0, 10, c), 0).astype(float)
+        fast, fast_take = dp_knapsacks(V, counts, usage, lo, hi)
+        slow, slow_take = dp_knapsacks(V, counts, usage, lo, hi, compiled=False)
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+        for take, best in ((fast_take, fast), (slow_take, slow)):
+            ok = np.isfinite(best)
+            assert (take <= counts[:, None] + 1e-9).all() and (take >= 0).all()
+            load = usage @ take
+            assert (load[ok] <= np.floor(hi[ok]) + 1e-9).all() and (load[ok] >= lo[ok] - 1e-9).all()
+            value = np.where(take > 0, V, 0.0)
+            np.testing.assert_allclose((value * take).sum(axis=0)[ok], best[ok], rtol=1e-9, atol=1e-9)
+
+
+def test_cli_reads_constraints_by_label(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from coarse_mip.cli import main
+
+    rng = np.random.default_rng(0)
+    n = 30
+    pd.DataFrame({"id": [f"c{i}" for i in range(n)], "demand": rng.integers(1, 4, n), "none": 0.0,
+                  "low": rng.random(n), "mid": rng.random(n), "high": rng.random(n)}).to_csv(tmp_path / "p.csv",
+                                                                                         index=False)
+    spec = {"max_share": {"high": 0.2}, "usage": "demand", "require": ["none"],
+            "cost": {"none": 0, "low": 1, "mid": 2, "high": 3}, "budget": 40}
+    (tmp_path / "c.json").write_text(json.dumps(spec))
+    code = main(["solve", str(tmp_path / "p.csv"), "-K", "3", "--id-column", "id", "--constraints",
+                 str(tmp_path / "c.json"), "--json", str(tmp_path / "r.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["status"] == "optimal" and "none" in report["labels"] and "budget" in report["duals"]
+    assert "shadow price of the budget" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text(json.dumps({"max_lod": 3}))
+    assert main(["solve", str(tmp_path / "p.csv"), "-K", "3", "--id-column", "id", "--weights", "demand",
+                 "--constraints", str(tmp_path / "bad.json")]) == 2
+    assert "unknown key(s) ['max_lod']" in capsys.readouterr().err
+    (tmp_path / "clash.json").write_text(json.dumps({"require": ["low", "mid"], "forbid": ["mid"]}))
+    assert main(["solve", str(tmp_path / "p.csv"), "-K", "3", "--id-column", "id", "--weights", "demand",
+                 "--constraints", str(tmp_path / "clash.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "both required and forbidden" in err

@@ -19,8 +19,9 @@ import numpy as np
 from .. import rows
 from ..bounds import LPBounder, master_mip
 from ..bounds.columns import ColumnBound
+from ..bounds.priced import priced_bound
 from ..formulations import assignment, radius, strong
-from ..kernels import Incumbent, MenuValues, transport
+from ..kernels import Incumbent, MenuValues
 from ..kernels.transport import TRANSPORT_GAP
 from ..problem import Problem
 from ..reductions import group_individuals, identical_rows, reduce_problem
@@ -52,6 +53,14 @@ AUTO_BRANCH_K = 10
 
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation).
 ROW_CUT_ROWS = 2_000
+
+#: Constrained problems: branch and bound nodes before the hand-over to the assignment MIP (C10)
+#: (pmedcap, 60 s each: the tree alone proved 17 of 20 in 409 s, the MIP from the Lagrangian
+#: heuristic's menu 19 in 244 s, the tree won only on the easiest).
+HANDOVER_NODES = 200
+#: ... when that MIP has at most this many (group, treatment) pairs (Pyomo builds at 1-4 us a
+#: nonzero; the CATE-like 100,000 x 51 row, 5.1 M pairs, is left to the priced bound).
+STRONG_MAX_PAIRS = 200_000
 
 #: Radius models with more distinct level sets than this are not built by the Benders finish
 #: (their Pyomo build and handoff alone took 97 s at 585,822 sets): branch and bound instead.
@@ -216,7 +225,8 @@ def _constrained(problem, ctx, side, formulation, highs):
                     and bound - values.value <= tol * max(1.0, abs(bound)))
 
     values.offer(unconstrained_start(data))
-    priced = _priced_bound(data, values, ctx, stats)
+    priced, figures = priced_bound(data, values, lambda Q, w, K: _pmedian(Q, w, K, ctx), deadline=ctx.deadline)
+    stats.update(figures)
     if values.menu is not None:
         values.of(values.menu, exact=True)         # the best menu's own integer program
     if closed(priced):
@@ -246,61 +256,31 @@ def _constrained(problem, ctx, side, formulation, highs):
     if closed(L):
         stats["finish"] = "root bound (L7)"
         return EngineResult.from_menus(values, max(L, values.value), stats, complete=True)
+    # (C10) up to HANDOVER_NODES nodes, then the assignment MIP (HiGHS' cuts and branching on x)
+    # from the best menu found, when it is small enough to build.
+    small = _pairs(data) <= STRONG_MAX_PAIRS
     bound, figures = constrained_branch_and_bound(data, bounder, values, mu, beta, deadline=ctx.deadline,
-                                                  gap_tol=ctx.mip_gap, root_iter=30)
+                                                  gap_tol=ctx.mip_gap, root_iter=30,
+                                                  max_nodes=HANDOVER_NODES if small else None)
     stats.update(figures)
-    return EngineResult.from_menus(values, min(L, bound), stats, complete=figures["bb_complete"])
+    complete = figures["bb_complete"]
+    if not complete and small and not ctx.expired():
+        stats["finish"] = "branch and bound (L2), then the assignment MIP (C10)"
+        mip_bound, figures = _assignment_mip(data, values, ctx, highs)
+        stats.update(figures)
+        bound = min(bound, max(mip_bound, values.value))
+        complete = figures["termination"] == "optimal"
+    return EngineResult.from_menus(values, min(L, bound), stats, complete=complete)
 
 
-def _priced_bound(data, values, ctx, stats, rounds: int = 8) -> float:
-    """(C9) the load and budget rows priced at the shadow prices of the best menu's transport LP:
-    the rest is a p-median whose bonus of offering t (lambda_t hi_t) is one extra row, solved
-    exactly by the Benders flow above; its bound plus beta * budget bounds every feasible menu.
-    Its menu is valued and priced in turn (a few rounds, the best bound kept). Only for
-    problems where offering more never costs (no min loads, no fixed costs); +inf otherwise."""
-    if not data.monotone or not data.coupled or ctx.expired():
-        return np.inf
-    t0 = time.perf_counter()
-    best, seen, rounds_done = np.inf, set(), 0
-    menu = values.menu
-    d = data
-    ok = np.ones(d.P.shape, dtype=bool) if d.eligible is None else d.eligible
-    for rounds_done in range(1, rounds + 1):
-        if menu is None or ctx.expired() or menu.tobytes() in seen:
-            break
-        seen.add(menu.tobytes())
-        slots = np.flatnonzero(menu)
-        lp = transport(d, slots, exact=False)
-        if lp.duals is None:
-            break
-        lam = np.zeros(d.k)
-        lam[slots] = lp.duals["max_load"]
-        beta = lp.duals["budget"] if d.budget is not None else 0.0
-        Q = d.w[:, None] * d.P - lam[None, :] * d.usage[:, None]
-        if beta > 0:
-            Q -= beta * d.w[:, None] * d.cost
-        if d.eligible is not None:      # any value keeps a relaxation; below every eligible one is tightest
-            Q = np.where(ok, Q, np.where(ok, Q, np.inf).min(axis=1, keepdims=True) - 1.0)
-        bonus = np.where(np.isfinite(d.hi), lam * np.where(np.isfinite(d.hi), d.hi, 0.0), 0.0)
-        big = float((Q.max(axis=1) - Q.min(axis=1)) @ d.counts) + 1.0
-        bonus = bonus + big * d.required                      # a required column is always worth taking
-        rows_ = np.diag(bonus)[bonus > 0]
-        priced = np.vstack([Q, rows_])
-        weights = np.concatenate([d.counts, np.ones(rows_.shape[0])])
-        chosen, bound = _pmedian(priced, weights, d.K, ctx)
-        upper = bound + beta * (d.budget or 0.0) - big * int(d.required.sum())
-        best = min(best, upper)
-        menu = np.zeros(d.k, dtype=bool)
-        menu[chosen] = True
-        values.offer(menu)
-        if best - values.value <= TRANSPORT_GAP * max(1.0, abs(best)):
-            break
-    stats.update(priced_bound=best, priced_rounds=rounds_done, priced_s=time.perf_counter() - t0)
-    return best
+def _pairs(data) -> int:
+    """(group, treatment) pairs of the assignment MIP (C1)-(C8)."""
+    return int(data.eligible.sum()) if data.eligible is not None else data.G * data.k
 
 
 def _pmedian(P, w, K, ctx):
-    """The unconstrained exact flow on ``P`` (n, m), ``w`` (n,): (best menu, proven upper bound)."""
+    """The unconstrained exact flow on ``P`` (n, m), ``w`` (n,): (best menu, proven upper bound);
+    the inner problem of the priced bound (C9)."""
     red = reduce_problem(Problem.from_data(P, w))
     if K >= red.profits.shape[1]:
         return red.columns, float(w @ P.max(axis=1))

@@ -102,13 +102,14 @@ def enumerate_constrained(data: Grouped, values: MenuValues) -> None:
 
 def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: MenuValues, mu: np.ndarray,
                                  beta: float, *, deadline: float | None = None, gap_tol: float = 1e-9,
-                                 root_iter: int = 300, node_iter: int = 30) -> tuple[float, dict]:
+                                 root_iter: int = 300, node_iter: int = 30,
+                                 max_nodes: int | None = None) -> tuple[float, dict]:
     """Branch on treatments (in / out) with the bound (L2) at every node, from multipliers
     (mu, beta). Each node's Lagrangian menu is valued (loosely) in ``values``; penalty tests
     (L5) fix treatments in or out for the subtree; with integral profits a bound is rounded
     down (L6). A decided node's menu is valued exactly and its upper bound kept. Returns (a
     valid upper bound on every feasible menu, figures); without a deadline the search is
-    complete."""
+    complete (``max_nodes`` stops it like a deadline)."""
     k = data.k
     iters = [root_iter]
     leaves = [-np.inf]               # the largest upper bound of a menu a decided node left behind
@@ -126,10 +127,11 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         iters[0] = node_iter
         if menu.any():
             values.offer(menu)
-        if integral:
-            L = np.floor(L + 1e-6)                                   # (L6)
+        # (L6) the node's bound rounded down; the penalty tests work from the raw L (each child's
+        # bound is rounded on its own).
+        rounded = np.floor(L + 1e-6) if integral else L
         tol = gap_tol * max(1.0, abs(values.value)) if np.isfinite(values.value) else 0.0
-        if L <= values.value + tol:
+        if rounded <= values.value + tol:
             return None
         free = ~(inside | outside)
         room = data.K - int(inside.sum())
@@ -149,10 +151,11 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         t = int(pool[np.argmax(worth[pool])])
         out_child, in_child = outside.copy(), inside.copy()
         out_child[t] = in_child[t] = True
-        return [((inside, out_child, mu, beta), L), ((in_child, outside, mu, beta), L)]
+        return [((inside, out_child, mu, beta), rounded), ((in_child, outside, mu, beta), rounded)]
 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
-    bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol)
+    bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol,
+                                 max_nodes=max_nodes)
     bounder.offer_menus = offer
     figures.update(menus_solved=values.solved, bb_nodes_with_fixings=fixed[0])
     return max(bound, leaves[0]), figures

@@ -18,7 +18,7 @@ __all__ = ["depth_first"]
 
 
 def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float | None = None,
-                gap_tol: float = 1e-9) -> tuple[float, dict]:
+                gap_tol: float = 1e-9, max_nodes: int | None = None) -> tuple[float, dict]:
     """Explore from ``root`` until every node is pruned, decided or the deadline passes.
 
     ``expand(node)`` evaluates a node (offering the menus it finds to ``incumbent``) and
@@ -26,14 +26,14 @@ def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float
     the node is decided, ``None`` when its bound prunes it. A node whose inherited bound is at
     most the incumbent's value (within ``gap_tol``, relative) is pruned unexpanded.
 
-    Returns (a valid upper bound on every menu of the tree, figures). Without a deadline the
-    search is complete and the bound is the incumbent's value.
+    Returns (a valid upper bound on every menu of the tree, figures). Without a deadline (or
+    ``max_nodes``) the search is complete and the bound is the incumbent's value.
     """
     stack = [(root, np.inf)]
     nodes = pruned = 0
     timed_out = False
     while stack:
-        if deadline is not None and time.perf_counter() >= deadline:
+        if (deadline is not None and time.perf_counter() >= deadline) or (max_nodes is not None and nodes >= max_nodes):
             timed_out = True
             break
         node, parent = stack.pop()
