@@ -36,8 +36,9 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
     profits : array-like of shape (n, m) or DataFrame
         Profit of each individual under each candidate treatment (higher is better).
         DataFrame column names become the treatment labels.
-    K : int
-        Largest number of distinct treatments offered (K >= m is full personalization).
+    K : int or None
+        Largest number of distinct treatments offered (K >= m is full personalization). None
+        only with ``constraints`` holding a ``fixed_cost``: as many as pay for themselves.
     method : {"exact", "heuristic", "lloyd", "greedy", "enumerate"}, default="exact"
         Engine. "exact" proves optimality with a Pyomo model solved by HiGHS; "heuristic"
         (greedy + swap local search + VNS shakes) and "lloyd" (the paper's alternating
@@ -45,6 +46,12 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
         scores every menu (small instances).
     weights : array-like of shape (n,), default=None
         Non-negative weights of individuals (default 1).
+    constraints : Constraints, default=None
+        Side constraints (loads, shares, budget, eligibility, required / forbidden treatments,
+        fixed costs; formulations/constrained.md). The assignment is then the best one under
+        them, ``Solution.duals`` holds shadow prices, the status may be "infeasible", and
+        optimality is proven to ``max(mip_gap, 1e-6)``. Taken by exact, heuristic, lloyd and
+        enumerate.
     time_limit : float, default=None
         Wall-clock seconds; on expiry the best solution and its proven bound are returned
         with status "feasible" (never an exception).
@@ -67,7 +74,8 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
     Raises
     ------
     ValueError
-        Invalid profits, weights, K, method, option or limits.
+        Invalid profits, weights, K, method, option or limits, or constraints that conflict in
+        a way decidable before solving (the message names the conflict).
 
     Examples
     --------
