@@ -25,6 +25,7 @@ import numbers
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
@@ -32,9 +33,9 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import as_frame, check_finite, check_frame_complete, check_int, is_categorical
+from .._validation import as_frame, check_finite, check_frame_complete, check_int, check_weights, is_categorical
 
-__all__ = ["ArmOutcomeEstimator", "LEARNERS"]
+__all__ = ["ArmOutcomeEstimator", "LEARNERS", "encode", "fit_encoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class ArmOutcomeEstimator(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, T, y) -> "ArmOutcomeEstimator":
+    def fit(self, X, T, y, *, sample_weight=None, groups=None) -> "ArmOutcomeEstimator":
         """Fit the effects and the baseline on experiment data.
 
         Parameters
@@ -137,6 +138,10 @@ class ArmOutcomeEstimator(BaseEstimator):
             Arm received, ``0..n_arms-1`` with 0 the control; every arm must occur.
         y : array-like of shape (n,)
             Observed outcome.
+        sample_weight : array-like of shape (n,), optional
+            Non-negative weights of the individuals.
+        groups : array-like of shape (n,), optional
+            Cluster of each individual (e.g. a village): cross-fitting folds never split one.
 
         Returns
         -------
@@ -167,13 +172,10 @@ class ArmOutcomeEstimator(BaseEstimator):
         if np.any(counts < self.cv):
             raise ValueError(f"every arm 0..{counts.size - 1} needs at least cv={self.cv} observations, "
                              f"got counts {counts.tolist()}")
-        check_frame_complete(frame)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.categorical_features_ = [c for c in frame.columns if is_categorical(frame[c])]
-        self.encoder_ = ColumnTransformer(
-            [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), self.categorical_features_)],
-            remainder="passthrough")
-        Z = check_finite(np.asarray(self.encoder_.fit_transform(frame), dtype=float), "X")
+        sw = None if sample_weight is None else check_weights(sample_weight, len(y), "sample_weight")
+        if groups is not None and len(groups) != len(y):
+            raise ValueError(f"groups must have one entry per row ({len(y)}), got {len(groups)}")
+        Z = fit_encoder(self, frame)
         self.n_arms_ = counts.size
         categories = list(range(self.n_arms_))
 
@@ -190,9 +192,9 @@ class ArmOutcomeEstimator(BaseEstimator):
                                     discrete_treatment=True, categories=categories, cv=self.cv,
                                     n_estimators=self.n_estimators, random_state=self.random_state,
                                     n_jobs=self.n_jobs)
-        model.fit(y, T, X=Z)
+        model.fit(y, T, X=Z, sample_weight=sw, groups=groups)
         self.cate_model_ = model
-        self.baseline_model_ = self._boosting().fit(np.hstack([Z, np.eye(self.n_arms_)[T]]), y)
+        self.baseline_model_ = self._boosting().fit(np.hstack([Z, np.eye(self.n_arms_)[T]]), y, sample_weight=sw)
         self.fit_time_ = time.perf_counter() - start
         logger.info("fitted %s on n=%d, %d arms, %d encoded features in %.2f s", self.learner, len(y),
                     self.n_arms_, Z.shape[1], self.fit_time_)
@@ -239,11 +241,7 @@ class ArmOutcomeEstimator(BaseEstimator):
 
     def _encode(self, X) -> np.ndarray:
         check_is_fitted(self, "cate_model_")
-        frame = as_frame(X)
-        missing = [c for c in self.feature_names_in_ if c not in frame.columns]
-        if missing:
-            raise ValueError(f"X lacks columns seen in fit: {missing}")
-        return check_finite(np.asarray(self.encoder_.transform(frame[list(self.feature_names_in_)]), dtype=float), "X")
+        return encode(self, X)
 
     def _boosting(self) -> HistGradientBoostingRegressor:
         # Early stopping is explicit so small and large fits regularize alike.
@@ -262,3 +260,26 @@ class ArmOutcomeEstimator(BaseEstimator):
                              f"got {self.n_estimators}")
         if not isinstance(self.learning_rate, numbers.Real) or not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
+
+
+def fit_encoder(est: BaseEstimator, frame: pd.DataFrame) -> np.ndarray:
+    """Fit ``est``'s covariate encoding (``feature_names_in_``, ``categorical_features_``,
+    ``encoder_``: categorical columns one-hot, the rest passed through) and return the encoded
+    covariates, shape (n, p')."""
+    check_frame_complete(frame)
+    est.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+    est.categorical_features_ = [c for c in frame.columns if is_categorical(frame[c])]
+    est.encoder_ = ColumnTransformer(
+        [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), est.categorical_features_)],
+        remainder="passthrough")
+    return check_finite(np.asarray(est.encoder_.fit_transform(frame), dtype=float), "X")
+
+
+def encode(est: BaseEstimator, X) -> np.ndarray:
+    """``X`` encoded as in ``fit_encoder`` (its columns must include those seen there)."""
+    frame = as_frame(X)
+    missing = [c for c in est.feature_names_in_ if c not in frame.columns]
+    if missing:
+        raise ValueError(f"X lacks columns seen in fit: {missing}")
+    check_frame_complete(frame[list(est.feature_names_in_)])
+    return check_finite(np.asarray(est.encoder_.transform(frame[list(est.feature_names_in_)]), dtype=float), "X")

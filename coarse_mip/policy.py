@@ -1,0 +1,429 @@
+"""From an experiment to a deployed policy: :class:`CoarsePolicy`, a scikit-learn estimator.
+
+``fit(X, T, Y)`` estimates every individual's outcome under every experimental arm (Stage I,
+:mod:`coarse_mip.stage1`), prices it on the candidate treatments, and chooses the menu with
+:func:`coarse_mip.solve` (Stage II). ``predict`` gives new individuals their best offered
+treatment; ``score`` estimates, by doubly robust AIPW on held-out experiment data, what the
+policy is worth against giving everyone the control or the best single treatment.
+
+Profit of a treatment (DESIGN §3.2): numeric doses use the discount value model of
+:func:`coarse_mip.stage1.profit_matrix`, ``outcome * (margin - dose) - cost``; labelled
+treatments ``margin * outcome - treatment_cost[label]``; both incremental over the control.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._progress import progress
+from ._validation import as_frame, check_K, check_weights
+from ._version import __version__
+from .api import solve
+from .constraints import Constraints
+from .evaluate import PolicyValue, dr_policy_value
+from .stage1 import ArmOutcomeEstimator, profit_matrix
+from .stage1.dose import DoseResponseEstimator
+from .stage1.profit import INTERPOLATIONS
+
+__all__ = ["CoarsePolicy", "PolicyScore", "ESTIMATORS"]
+
+logger = logging.getLogger(__name__)
+
+#: Stage I estimators: per-arm DRLearner, per-arm causal forest, one pooled dose model.
+ESTIMATORS = ("dr", "causal_forest", "dose")
+
+
+class PolicyScore(NamedTuple):
+    """Doubly robust evaluation on held-out experiment data (mean profit per individual).
+
+    ``lift``: the policy minus giving everyone the control; ``vs_single``: minus giving
+    everyone the best single treatment (``single``, the K = 1 menu); each a
+    :class:`~coarse_mip.evaluate.PolicyValue` (value, std_err, 95 % CI). ``mix``: share of the
+    individuals given each treatment; ``evaluated_as``: the experimental arm each offered
+    treatment was evaluated at (the nearest one, for doses between the arms).
+    """
+
+    lift: PolicyValue
+    vs_single: PolicyValue
+    single: object
+    mix: dict
+    evaluated_as: dict
+    n: int
+
+
+@dataclass(frozen=True)
+class _Arms:
+    """The experimental arms: values (control first), whether they are doses."""
+
+    values: tuple
+    dose: bool
+
+    def index(self, T) -> np.ndarray:
+        lookup = {v: k for k, v in enumerate(self.values)}
+        T = _doses(T) if self.dose else np.asarray(T)
+        try:
+            return np.fromiter((lookup[_key(v, self.dose)] for v in T), dtype=np.intp, count=len(T))
+        except KeyError as exc:
+            raise ValueError(f"treatment {exc.args[0]!r} was not an arm of the fitted experiment "
+                             f"(arms: {list(self.values)})") from None
+
+
+def _key(value, dose: bool):
+    return float(value) if dose else value
+
+
+def _doses(T) -> np.ndarray:
+    """Numeric doses as float64; float32 data (Stata files) at their shortest decimal (0.09456,
+    not 0.09455999732017517), so they print and match as written."""
+    T = np.asarray(T)
+    if T.dtype == np.float32:
+        values, inverse = np.unique(T, return_inverse=True)
+        return np.array([float(str(v)) for v in values])[inverse.ravel()]
+    return T.astype(np.float64)
+
+
+class CoarsePolicy(BaseEstimator):
+    """Choose K treatments from a randomized experiment and assign new individuals.
+
+    Parameters
+    ----------
+    K : int or sequence of int, default=5
+        Treatments to offer; a sequence (e.g. ``range(1, 11)``) fits the profit curve
+        (``curve_``, ``solutions_``) and keeps the largest K's menu (see :meth:`select`).
+    candidates : array-like, optional
+        Treatments to choose from: for numeric doses a grid from the control (0) to the largest
+        arm, possibly finer than the arms (default: the arms); for labels, a subset of them.
+    control : value, optional
+        The control arm: default 0 for numeric doses; required for labels.
+    margin : float, default=0.35
+        Value of one unit of outcome: gross margin on sales (doses), value per person who
+        responds, margin on spend (labels).
+    treatment_cost : float or {treatment: cost}, optional
+        Cost per individual of giving a treatment (its own cost for labels, e.g. an e-mail).
+    estimator : {"dr", "causal_forest", "dose"}, default="dr"
+        Stage I: EconML's DRLearner or CausalForestDML per arm (cross-fitted nuisances,
+        :class:`~coarse_mip.stage1.ArmOutcomeEstimator`), or one pooled model monotone in the
+        dose (:class:`~coarse_mip.stage1.dose.DoseResponseEstimator`, numeric doses; for many
+        arms, some rare).
+    interpolation : {"quadratic", "pchip", "linear"}, default="quadratic"
+        Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
+    constraints : Constraints, optional
+        Side constraints of the menu choice (on the training individuals).
+    method : str, default="exact"
+        Stage II engine (:func:`coarse_mip.solve`).
+    time_limit : float, optional
+        Seconds per solve.
+    random_state : int, default=0
+        Seed of Stage I and Stage II.
+    progress : bool, default=True
+        Progress bars on stderr (only when it is a terminal).
+
+    Attributes
+    ----------
+    arms_ : tuple
+        Experimental arms, control first.
+    candidates_ : tuple
+        The treatments the menu was chosen from (profit matrix columns).
+    estimator_ : fitted Stage I estimator
+    profits_ : DataFrame of shape (n, m)
+        Estimated incremental profit of the training individuals.
+    solution_ : Solution
+        The chosen menu's certificate.
+    menu_ : tuple
+        The treatments offered.
+    curve_ : DataFrame or None
+        One row per K when ``K`` is a sequence.
+    solutions_ : dict
+        K -> Solution.
+
+    Examples
+    --------
+    >>> from coarse_mip.stage1 import simulate_promotions
+    >>> exp = simulate_promotions(3000, seed=0)
+    >>> pol = CoarsePolicy(K=2, random_state=0, progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)
+    >>> len(pol.menu_) <= 2 and pol.predict(exp.X[:5]).shape == (5,)
+    True
+    """
+
+    def __init__(self, K=5, *, candidates=None, control=None, margin: float = 0.35, treatment_cost=None,
+                 estimator: str = "dr", interpolation: str = "quadratic", constraints: Constraints | None = None,
+                 method: str = "exact", time_limit: float | None = None, random_state: int = 0,
+                 progress: bool = True):
+        self.K = K
+        self.candidates = candidates
+        self.control = control
+        self.margin = margin
+        self.treatment_cost = treatment_cost
+        self.estimator = estimator
+        self.interpolation = interpolation
+        self.constraints = constraints
+        self.method = method
+        self.time_limit = time_limit
+        self.random_state = random_state
+        self.progress = progress
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, T, Y, sample_weight=None, groups=None) -> "CoarsePolicy":
+        """Fit Stage I on (X, T, Y), price it on the candidates and choose the menu.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n, p)
+            Covariates known when the treatment is chosen.
+        T : array-like of shape (n,)
+            Treatment received: numeric doses or labels.
+        Y : array-like of shape (n,)
+            Outcome.
+        sample_weight : array-like of shape (n,), optional
+        groups : array-like of shape (n,), optional
+            Clusters (e.g. villages) that cross-fitting folds keep whole.
+
+        Returns
+        -------
+        self
+        """
+        Ks = self._check_params()
+        sw = None if sample_weight is None else check_weights(sample_weight, len(as_frame(X)), "sample_weight")
+        bar = iter(progress(range(1 + len(Ks)), desc="coarse-mip fit", enabled=self.progress))
+        self.estimate(X, T, Y, sample_weight=sample_weight, groups=groups)
+        next(bar, None)
+        self.solutions_ = {}
+        for K in Ks:
+            self.solutions_[K] = solve(self.profits_, K, self.method, weights=sw, constraints=self.constraints,
+                                       time_limit=self.time_limit, seed=self.random_state)
+            next(bar, None)
+        self.curve_ = _curve(self.solutions_, self.profits_, sw) if len(Ks) > 1 else None
+        self.select(max(Ks))
+        logger.info("CoarsePolicy: menu %s, status %s, gap %.2e", self.menu_, self.solution_.status,
+                    self.solution_.gap)
+        return self
+
+    def estimate(self, X, T, Y, sample_weight=None, groups=None) -> "CoarsePolicy":
+        """Stage I only: fit the outcome model and price the training individuals on the
+        candidates (``estimator_``, ``arms_``, ``candidates_``, ``profits_``); :meth:`fit` then
+        chooses the menu. Same parameters as :meth:`fit`; returns self."""
+        self._check_params()
+        frame = as_frame(X)
+        n = len(frame)
+        self.treatment_name_ = getattr(T, "name", None)
+        self.outcome_name_ = getattr(Y, "name", None)
+        T = np.asarray(T)
+        Y = np.asarray(Y, dtype=float)
+        if T.shape != (n,) or Y.shape != (n,):
+            raise ValueError(f"X, T and Y must have the same number of rows, got {n}, {T.shape} and {Y.shape}")
+        if not np.isfinite(Y).all():
+            raise ValueError("Y contains NaN or inf")
+        sw = None if sample_weight is None else check_weights(sample_weight, n, "sample_weight")
+        self._arms = self._find_arms(T)
+        self.arms_ = self._arms.values
+        extra = {"arms": self._arms.values} if self.estimator == "dose" else {}
+        self.estimator_ = self._stage1().fit(frame, self._arms.index(T), Y, sample_weight=sw, groups=groups, **extra)
+        self.feature_names_in_ = self.estimator_.feature_names_in_
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.candidates_ = self._find_candidates()
+        self.profits_ = self.predict_profit(frame)
+        return self
+
+    def select(self, K: int) -> "CoarsePolicy":
+        """Offer the menu fitted for ``K`` (one of the fitted Ks); returns self."""
+        check_is_fitted(self, "solutions_")
+        if K not in self.solutions_:
+            raise ValueError(f"K={K} was not fitted; fitted: {sorted(self.solutions_)}")
+        self.solution_ = self.solutions_[K]
+        if self.solution_.status in ("infeasible", "no_solution"):
+            raise ValueError(f"no menu for K={K}: {self.solution_.stats.get('reason')}")
+        self.menu_ = tuple(self.candidates_[t] for t in self.solution_.treatments)
+        self._menu_cols = np.asarray(self.solution_.treatments)
+        return self
+
+    # -- using it ---------------------------------------------------------------------------
+    def predict_profit(self, X) -> pd.DataFrame:
+        """Estimated incremental profit of every candidate for each individual, shape (n, m)."""
+        check_is_fitted(self, "estimator_")
+        levels = self._levels(X, self.candidates_)
+        return pd.DataFrame(levels - levels[:, :1], columns=list(self.candidates_))
+
+    def predict(self, X) -> np.ndarray:
+        """The offered treatment for each individual: the menu's best by estimated profit, (n,)."""
+        check_is_fitted(self, "menu_")
+        P = self.predict_profit(X).to_numpy()[:, self._menu_cols]
+        return np.asarray(self.menu_, dtype=object if not self._arms.dose else float)[np.argmax(P, axis=1)]
+
+    def score(self, X, T, Y, level: float = 0.95) -> PolicyScore:
+        """Doubly robust (AIPW) value of the policy on held-out experiment data.
+
+        Propensities are the arms' shares in this data (the design's, for a randomized
+        experiment); the outcome model is the fitted Stage I, which must not have seen these
+        individuals. Offered doses between two arms are evaluated at the nearest arm.
+        """
+        check_is_fitted(self, "menu_")
+        frame = as_frame(X)
+        t = self._arms.index(np.asarray(T))
+        Y = np.asarray(Y, dtype=float)
+        if Y.shape != (len(frame),) or t.shape != Y.shape:
+            raise ValueError("X, T and Y must have the same number of rows")
+        arms = self._arms.values
+        mu = self._levels(frame, arms)                      # (n, n_arms) profit levels
+        realized = self._realized(t, Y)
+        share = np.bincount(t, minlength=len(arms)) / len(t)
+        if (share == 0).any():
+            missing = [arms[k] for k in np.flatnonzero(share == 0)]
+            raise ValueError(f"the held-out data has no individual on arm(s) {missing}: DR needs every arm")
+        to_arm = self._nearest_arm()
+        offered = self.predict(frame)
+        policy = np.asarray([to_arm[_key(v, self._arms.dose)] for v in offered], dtype=np.intp)
+        single_value = self.candidates_[int(self.solutions_[min(self.solutions_)].treatments[0])] \
+            if 1 in self.solutions_ else self._best_single()
+        single = np.full(len(Y), to_arm[_key(single_value, self._arms.dose)], dtype=np.intp)
+        e = share[t]
+        lift = dr_policy_value(realized, t, e, mu, policy, reference=np.zeros(len(Y), dtype=np.intp), level=level)
+        versus = dr_policy_value(realized, t, e, mu, policy, reference=single, level=level)
+        values, counts = np.unique(offered.astype(str), return_counts=True)
+        return PolicyScore(lift, versus, single_value, dict(zip(values.tolist(), (counts / len(offered)).tolist(),
+                                                                strict=True)),
+                           {v: arms[to_arm[_key(v, self._arms.dose)]] for v in self.menu_}, len(Y))
+
+    def plot_curve(self, ax=None):
+        """The profit-vs-K figure of ``curve_`` (fit with a sequence of K); returns the Axes."""
+        check_is_fitted(self, "solutions_")
+        if self.curve_ is None:
+            raise ValueError("plot_curve needs a profit curve: fit with K a sequence, e.g. range(1, 11)")
+        from .plot import plot_profit_curve
+
+        return plot_profit_curve(self.curve_, ax)
+
+    # -- persistence --------------------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_coarse_mip_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        written = state.pop("_coarse_mip_version", "unknown")
+        if _release(written) != _release(__version__):
+            raise ValueError(f"this policy was saved by coarse_mip {written}; this is coarse_mip {__version__}: "
+                             "refit it (saved policies load only within the same minor version)")
+        super().__setstate__(state)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _check_params(self) -> list[int]:
+        Ks = [self.K] if isinstance(self.K, numbers.Integral) else list(self.K)
+        if not Ks:
+            raise ValueError("K must be a positive integer or a non-empty sequence of them")
+        Ks = sorted({check_K(k) for k in Ks})
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {self.interpolation!r}")
+        if isinstance(self.margin, bool) or not isinstance(self.margin, numbers.Real) or not np.isfinite(self.margin):
+            raise ValueError(f"margin must be a finite number, got {self.margin!r}")
+        if self.constraints is not None and not isinstance(self.constraints, Constraints):
+            raise ValueError("constraints must be a coarse_mip.Constraints")
+        return Ks
+
+    def _find_arms(self, T: np.ndarray) -> _Arms:
+        numeric = pd.api.types.is_numeric_dtype(T) and not pd.api.types.is_bool_dtype(T)
+        if numeric:
+            doses = np.unique(_doses(T))
+            control = 0.0 if self.control is None else float(self.control)
+            if not np.isfinite(doses).all():
+                raise ValueError("T contains NaN or inf")
+            if control not in doses or doses.min() != control or control != 0.0:
+                raise ValueError(f"numeric doses need the control at 0 and no dose below it; got control {control!r} "
+                                 f"and doses from {doses.min()!r}")
+            if self.estimator != "dose" and doses.size > 12:
+                logger.warning("%d distinct doses: one model per arm may be thin; estimator='dose' pools them",
+                               doses.size)
+            return _Arms(tuple(float(d) for d in doses), True)
+        if self.estimator == "dose":
+            raise ValueError("estimator='dose' needs numeric doses; T holds labels")
+        labels = list(pd.unique(T))
+        if self.control is None:
+            raise ValueError(f"labelled treatments need control= (one of {sorted(map(str, labels))})")
+        if self.control not in labels:
+            raise ValueError(f"control {self.control!r} is not a treatment of T ({sorted(map(str, labels))})")
+        rest = sorted((v for v in labels if v != self.control), key=str)
+        return _Arms((self.control, *rest), False)
+
+    def _find_candidates(self) -> tuple:
+        arms = self._arms.values
+        if self.candidates is None:
+            return arms
+        cand = list(self.candidates)
+        if self._arms.dose:
+            grid = np.asarray(cand, dtype=float)
+            if grid.ndim != 1 or grid.size == 0 or grid[0] != 0.0 or np.any(np.diff(grid) <= 0) or grid[-1] > arms[-1]:
+                raise ValueError(f"candidates must increase from the control 0 to at most the largest arm {arms[-1]}")
+            return tuple(float(g) for g in grid)
+        unknown = [c for c in cand if c not in arms]
+        if unknown:
+            raise ValueError(f"candidates {unknown} are not treatments of the experiment ({list(arms)})")
+        return (arms[0], *[c for c in cand if c != arms[0]])
+
+    def _stage1(self):
+        if self.estimator == "dose":
+            return DoseResponseEstimator(random_state=self.random_state)
+        return ArmOutcomeEstimator(learner=self.estimator, random_state=self.random_state)
+
+    def _cost(self, values) -> np.ndarray:
+        cost = self.treatment_cost
+        if cost is None:
+            return np.zeros(len(values))
+        if isinstance(cost, Mapping):
+            keyed = {_key(k, self._arms.dose): float(v) for k, v in cost.items()}
+            return np.array([keyed.get(_key(v, self._arms.dose), 0.0) for v in values])
+        return np.full(len(values), float(cost))
+
+    def _levels(self, X, values) -> np.ndarray:
+        """Estimated profit levels (not incremental) of ``values`` (candidates or arms), (n, len)."""
+        outcome = self.estimator_.predict(X)               # (n, n_arms)
+        if self._arms.dose:
+            cost = dict(zip(values, self._cost(values), strict=True))
+            return profit_matrix(outcome, self._arms.values, list(values), margin=self.margin, cost=cost,
+                                 method=self.interpolation if len(self._arms.values) >= 3 else "linear",
+                                 incremental=False, labels="float").to_numpy()
+        cols = [self._arms.values.index(v) for v in values]
+        return self.margin * outcome[:, cols] - self._cost(values)[None, :]
+
+    def _realized(self, t: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Realized profit of each held-out individual under the arm they received."""
+        arms = self._arms.values
+        cost = self._cost(arms)[t]
+        if self._arms.dose:
+            return Y * (self.margin - np.asarray(arms)[t]) - cost
+        return self.margin * Y - cost
+
+    def _nearest_arm(self) -> dict:
+        arms = self._arms.values
+        if not self._arms.dose:
+            return {v: arms.index(v) for v in self.candidates_}
+        grid = np.asarray(arms)
+        return {float(v): int(np.argmin(np.abs(grid - float(v)))) for v in self.candidates_}
+
+    def _best_single(self):
+        return self.candidates_[int(np.argmax(self.profits_.to_numpy().sum(axis=0)))]
+
+
+def _curve(solutions: dict, profits: pd.DataFrame, weights) -> pd.DataFrame:
+    w = np.ones(len(profits)) if weights is None else np.asarray(weights)
+    full = float(w @ profits.to_numpy().max(axis=1))
+    rows = [{"K": K, "objective": s.objective, "bound": s.bound, "gap": s.gap, "status": s.status,
+             "labels": list(s.labels), "share": s.objective / full if full > 0 else np.nan,
+             "seconds": s.runtime_s} for K, s in sorted(solutions.items())]
+    table = pd.DataFrame(rows)
+    table.attrs["full_personalization"] = full
+    return table
+
+
+def _release(version: str) -> tuple:
+    parts = str(version).split(".")
+    return tuple(parts[:2])
