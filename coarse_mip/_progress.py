@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["progress", "progress_enabled"]
+__all__ = ["counter", "progress", "progress_enabled"]
 
 
 def progress_enabled(requested: bool = True) -> bool:
@@ -27,3 +27,35 @@ def progress(iterable, *, desc: str, total: int | None = None, enabled: bool = T
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+class _Silent:
+    live = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def counter(*, desc: str, enabled: bool = True, total: int | None = None, unit: str = " nodes"):
+    """A bar updated by hand (nodes of a search, steps of a fit): ``update``,
+    ``set_postfix_str``, ``close``, usable as a context manager; a silent stand-in when
+    :func:`progress_enabled` is false."""
+    if not progress_enabled(enabled):
+        return _Silent()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=desc, total=total, file=sys.stderr, leave=False, dynamic_ncols=True, unit=unit)
+    bar.live = True
+    return bar

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from ._progress import progress as progress_bar
 from ._validation import check_K
 from .constraints import Constraints
 from .engines import ENGINES, SolveContext
@@ -24,7 +25,8 @@ METHODS = tuple(ENGINES)
 
 
 def solve(profits, K, method: str = "exact", *, weights=None, constraints: Constraints | None = None,
-          time_limit: float | None = None, mip_gap: float = 0.0, seed=0, **options) -> Solution:
+          time_limit: float | None = None, mip_gap: float = 0.0, seed=0, progress: bool = False,
+          **options) -> Solution:
     """Choose at most ``K`` treatments and assign every individual to one of them.
 
     .. math::
@@ -57,6 +59,8 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
         with status "feasible" (never an exception).
     mip_gap : float, default=0.0
         Relative gap at which a solution counts as optimal.
+    progress : bool, default=False
+        A bar of branch-and-bound nodes with the incumbent and the open bound (on a terminal).
     seed : int, Generator or None, default=0
         Seed of every randomized step; HiGHS' ``random_seed`` is drawn from it (and recorded
         in ``stats["highs_seed"]``). None draws fresh entropy.
@@ -91,7 +95,7 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     side = _side_constraints(constraints, problem, K, spec)
     K = check_K(K) if side is None else side.K
-    ctx = SolveContext.create(time_limit=time_limit, mip_gap=mip_gap, seed=seed)
+    ctx = SolveContext.create(time_limit=time_limit, mip_gap=mip_gap, seed=seed, progress=progress)
     options = spec.resolve(options)
     result = spec.run(problem, K, ctx, **options) if side is None else spec.run(problem, K, ctx, side=side, **options)
     stats = dict(result.stats, highs_seed=ctx.highs_seed)
@@ -136,18 +140,20 @@ def _side_constraints(constraints, problem: Problem, K, spec):
     return constraints.resolve(problem, K)
 
 
-def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=None,
+def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=None, progress: bool = True,
                  **kwargs) -> pd.DataFrame:
     """Solve for each K and tabulate how much of full personalization each K recovers.
 
     Returns a DataFrame with one row per K: ``K, objective, bound, gap, status,
     n_treatments, labels, share`` (objective / full-personalization value),
-    ``bound_share`` and ``seconds``. ``kwargs`` go to :func:`solve`.
+    ``bound_share`` and ``seconds``; ``attrs`` holds the full-personalization value and the
+    method. ``kwargs`` go to :func:`solve`. ``progress``: a bar over K on a terminal.
     """
     problem = Problem.from_data(profits, weights)
     full = problem.full_value()
     rows = []
-    for K in Ks:
+    Ks = list(Ks)
+    for K in progress_bar(Ks, desc="profit curve (K)", total=len(Ks), enabled=progress):
         sol = solve(problem, K, method, **kwargs)
         rows.append({"K": int(K), "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
                      "status": sol.status, "n_treatments": len(sol.treatments),
@@ -156,5 +162,5 @@ def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=Non
                      "bound_share": sol.bound / full if full > 0 else np.nan,
                      "seconds": sol.runtime_s})
     df = pd.DataFrame(rows)
-    df.attrs["full_personalization"] = full
+    df.attrs.update(full_personalization=full, method=method)
     return df

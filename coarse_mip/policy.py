@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._progress import progress
+from ._progress import counter
 from ._validation import as_frame, check_K, check_weights
 from ._version import __version__
 from .api import solve
@@ -67,9 +67,12 @@ class _Arms:
     values: tuple
     dose: bool
 
-    def index(self, T) -> np.ndarray:
+    def index(self, T, unknown: int | None = None) -> np.ndarray:
+        """Arm index of each treatment; one not among the arms is ``unknown`` (None: an error)."""
         lookup = {v: k for k, v in enumerate(self.values)}
         T = _doses(T) if self.dose else np.asarray(T)
+        if unknown is not None:
+            return np.fromiter((lookup.get(_key(v, self.dose), unknown) for v in T), dtype=np.intp, count=len(T))
         try:
             return np.fromiter((lookup[_key(v, self.dose)] for v in T), dtype=np.intp, count=len(T))
         except KeyError as exc:
@@ -114,8 +117,12 @@ class CoarsePolicy(BaseEstimator):
         :class:`~coarse_mip.stage1.ArmOutcomeEstimator`), or one pooled model monotone in the
         dose (:class:`~coarse_mip.stage1.dose.DoseResponseEstimator`, numeric doses; for many
         arms, some rare).
-    interpolation : {"quadratic", "pchip", "linear"}, default="quadratic"
+    interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
+        "auto": "quadratic" (least squares through the arms: it averages per-arm noise) for the
+        per-arm estimators with 3 arms or more, "linear" for the pooled dose model, whose curve
+        is already smooth and may jump between the control and the smallest dose (Thornton:
+        attendance 0.37 at no voucher, 0.65 at 10 cents), where a quadratic would smear it.
     constraints : Constraints, optional
         Side constraints of the menu choice (on the training individuals).
     method : str, default="exact"
@@ -155,7 +162,7 @@ class CoarsePolicy(BaseEstimator):
     """
 
     def __init__(self, K=5, *, candidates=None, control=None, margin: float = 0.35, treatment_cost=None,
-                 estimator: str = "dr", interpolation: str = "quadratic", constraints: Constraints | None = None,
+                 estimator: str = "dr", interpolation: str = "auto", constraints: Constraints | None = None,
                  method: str = "exact", time_limit: float | None = None, random_state: int = 0,
                  progress: bool = True):
         self.K = K
@@ -193,14 +200,16 @@ class CoarsePolicy(BaseEstimator):
         """
         Ks = self._check_params()
         sw = None if sample_weight is None else check_weights(sample_weight, len(as_frame(X)), "sample_weight")
-        bar = iter(progress(range(1 + len(Ks)), desc="coarse-mip fit", enabled=self.progress))
-        self.estimate(X, T, Y, sample_weight=sample_weight, groups=groups)
-        next(bar, None)
-        self.solutions_ = {}
-        for K in Ks:
-            self.solutions_[K] = solve(self.profits_, K, self.method, weights=sw, constraints=self.constraints,
-                                       time_limit=self.time_limit, seed=self.random_state)
-            next(bar, None)
+        with counter(desc="coarse-mip fit", total=1 + len(Ks), unit=" steps", enabled=self.progress) as bar:
+            bar.set_postfix_str("Stage I")
+            self.estimate(X, T, Y, sample_weight=sample_weight, groups=groups)
+            bar.update(1)
+            self.solutions_ = {}
+            for K in Ks:
+                bar.set_postfix_str(f"menu for K={K}")
+                self.solutions_[K] = solve(self.profits_, K, self.method, weights=sw, constraints=self.constraints,
+                                           time_limit=self.time_limit, seed=self.random_state)
+                bar.update(1)
         self.curve_ = _curve(self.solutions_, self.profits_, sw) if len(Ks) > 1 else None
         self.select(max(Ks))
         logger.info("CoarsePolicy: menu %s, status %s, gap %.2e", self.menu_, self.solution_.status,
@@ -263,28 +272,33 @@ class CoarsePolicy(BaseEstimator):
 
         Propensities are the arms' shares in this data (the design's, for a randomized
         experiment); the outcome model is the fitted Stage I, which must not have seen these
-        individuals. Offered doses between two arms are evaluated at the nearest arm.
+        individuals. Offered doses between two arms are evaluated at the nearest arm. An
+        individual who received a treatment the fit never saw counts in every mean but follows
+        no policy compared; every arm a compared policy gives (and the control) must occur.
         """
         check_is_fitted(self, "menu_")
         frame = as_frame(X)
-        t = self._arms.index(np.asarray(T))
+        T = np.asarray(T)
         Y = np.asarray(Y, dtype=float)
-        if Y.shape != (len(frame),) or t.shape != Y.shape:
+        if Y.shape != (len(frame),) or T.shape != Y.shape:
             raise ValueError("X, T and Y must have the same number of rows")
         arms = self._arms.values
-        mu = self._levels(frame, arms)                      # (n, n_arms) profit levels
+        t = self._arms.index(T, unknown=len(arms))          # unseen treatments: one extra arm
+        mu = np.hstack([self._levels(frame, arms), np.zeros((len(Y), 1))])   # (n, n_arms + 1) profit levels
         realized = self._realized(t, Y)
-        share = np.bincount(t, minlength=len(arms)) / len(t)
-        if (share == 0).any():
-            missing = [arms[k] for k in np.flatnonzero(share == 0)]
-            raise ValueError(f"the held-out data has no individual on arm(s) {missing}: DR needs every arm")
+        share = np.bincount(t, minlength=len(arms) + 1) / len(t)
         to_arm = self._nearest_arm()
         offered = self.predict(frame)
         policy = np.asarray([to_arm[_key(v, self._arms.dose)] for v in offered], dtype=np.intp)
         single_value = self.candidates_[int(self.solutions_[min(self.solutions_)].treatments[0])] \
             if 1 in self.solutions_ else self._best_single()
         single = np.full(len(Y), to_arm[_key(single_value, self._arms.dose)], dtype=np.intp)
-        e = share[t]
+        needed = np.union1d(np.union1d(policy, single), [0])
+        if (share[needed] == 0).any():
+            missing = [arms[k] for k in needed[share[needed] == 0]]
+            raise ValueError(f"the held-out data has no individual on arm(s) {missing} that the policies compared "
+                             "give: DR needs them")
+        e = np.maximum(share[t], 1e-300)
         lift = dr_policy_value(realized, t, e, mu, policy, reference=np.zeros(len(Y), dtype=np.intp), level=level)
         versus = dr_policy_value(realized, t, e, mu, policy, reference=single, level=level)
         values, counts = np.unique(offered.astype(str), return_counts=True)
@@ -322,8 +336,8 @@ class CoarsePolicy(BaseEstimator):
         Ks = sorted({check_K(k) for k in Ks})
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
-        if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {self.interpolation!r}")
+        if self.interpolation != "auto" and self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be 'auto' or one of {INTERPOLATIONS}, got {self.interpolation!r}")
         if isinstance(self.margin, bool) or not isinstance(self.margin, numbers.Real) or not np.isfinite(self.margin):
             raise ValueError(f"margin must be a finite number, got {self.margin!r}")
         if self.constraints is not None and not isinstance(self.constraints, Constraints):
@@ -389,18 +403,24 @@ class CoarsePolicy(BaseEstimator):
         if self._arms.dose:
             cost = dict(zip(values, self._cost(values), strict=True))
             return profit_matrix(outcome, self._arms.values, list(values), margin=self.margin, cost=cost,
-                                 method=self.interpolation if len(self._arms.values) >= 3 else "linear",
-                                 incremental=False, labels="float").to_numpy()
+                                 method=self._interpolation(), incremental=False, labels="float").to_numpy()
         cols = [self._arms.values.index(v) for v in values]
         return self.margin * outcome[:, cols] - self._cost(values)[None, :]
 
+    def _interpolation(self) -> str:
+        if self.interpolation != "auto":
+            return self.interpolation if len(self._arms.values) >= 3 or self.interpolation != "quadratic" else "linear"
+        return "quadratic" if self.estimator != "dose" and len(self._arms.values) >= 3 else "linear"
+
     def _realized(self, t: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """Realized profit of each held-out individual under the arm they received."""
+        """Realized profit of each held-out individual under the arm they received (an unseen
+        treatment, index ``len(arms)``, only ever enters the means: valued 0)."""
         arms = self._arms.values
-        cost = self._cost(arms)[t]
-        if self._arms.dose:
-            return Y * (self.margin - np.asarray(arms)[t]) - cost
-        return self.margin * Y - cost
+        seen = t < len(arms)
+        tt = np.where(seen, t, 0)
+        cost = self._cost(arms)[tt]
+        value = Y * (self.margin - np.asarray(arms)[tt]) - cost if self._arms.dose else self.margin * Y - cost
+        return np.where(seen, value, 0.0)
 
     def _nearest_arm(self) -> dict:
         arms = self._arms.values

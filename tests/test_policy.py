@@ -105,7 +105,7 @@ def test_labelled_treatments_and_a_plot():
     assert ax.get_xlabel().startswith("K") and len(ax.lines) >= 2
     with pytest.raises(ValueError, match="plot_curve needs a profit curve"):
         cm.CoarsePolicy(K=2, control="none", progress=False).fit(X, T, Y).plot_curve()
-    with pytest.raises(ValueError, match="was not an arm"):
+    with pytest.raises(ValueError, match="no individual on arm"):
         pol.score(X, T.replace("red", "green"), Y)
 
 

@@ -174,7 +174,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys, small_experiment):
     pd.read_csv(exp).drop(columns=["x"]).to_csv(other, index=False)
     one_line_error(capsys, ["assign", tmp_path / "p.joblib", other, "-o", tmp_path / "a.csv"],
                    "lacks the covariate column(s) ['x']")
-    one_arm = tmp_path / "one_arm.csv"
-    pd.read_csv(exp).query("arm != 'b'").to_csv(one_arm, index=False)
-    one_line_error(capsys, ["evaluate", tmp_path / "p.joblib", one_arm], "no individual on arm(s) ['b']")
+    only_control = tmp_path / "only_control.csv"
+    pd.read_csv(exp).query("arm == 'none'").to_csv(only_control, index=False)
+    one_line_error(capsys, ["evaluate", tmp_path / "p.joblib", only_control], "no individual on arm(s)")
     one_line_error(capsys, ["solve", tmp_path / "nope.csv", "-K", "1"], "no such file")

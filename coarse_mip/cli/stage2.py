@@ -44,7 +44,7 @@ def _cmd_solve(args) -> int:
             raise UserError(f"--formulation is an option of --method exact, not {args.method}")
         options["formulation"] = args.formulation
     sol = solve(profits, args.K, args.method, weights=weights, constraints=cons, time_limit=args.time_limit,
-                mip_gap=args.mip_gap, seed=args.seed, **options)
+                mip_gap=args.mip_gap, seed=args.seed, progress=True, **options)
     print(f"status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}  "
           f"gap {sol.gap:.3g}  {sol.runtime_s:.2f}s")
     if sol.status in ("infeasible", "no_solution"):

@@ -257,7 +257,8 @@ def add_commands(sub) -> None:
                        help="candidate doses (default: the experiment's arms)")
         p.add_argument("--estimator", choices=ESTIMATORS, default="dr",
                        help="Stage I: per-arm DRLearner (dr), causal forest, or one model monotone in the dose")
-        p.add_argument("--interpolation", choices=INTERPOLATIONS, default="quadratic")
+        p.add_argument("--interpolation", choices=("auto", *INTERPOLATIONS), default="auto",
+                       help="demand between the arms for doses (auto: quadratic per arm, linear for --estimator dose)")
         p.add_argument("--groups", metavar="COLUMN", help="clusters (e.g. villages) kept whole in cross-fitting folds")
         p.add_argument("--weights", metavar="COLUMN", help="individual weights")
         p.add_argument("--id-column", metavar="COLUMN", help="individual ids (kept in outputs)")

@@ -176,7 +176,7 @@ def _finish_master_mip(P, w, K, ctx, best, lp, keep, stats, highs):
 def _finish_lp_branch(P, w, K, ctx, best, lp, keep, stats, highs):
     """(B16) branch and bound on node LPs of the root's master."""
     chosen, _, bound, figures = lp_branch_and_bound(P, w, K, best.menu, lp, allowed=keep, deadline=ctx.deadline,
-                                                    gap_tol=ctx.mip_gap)
+                                                    gap_tol=ctx.mip_gap, progress=ctx.progress)
     stats.update(figures)
     best.offer(chosen)
     return bound
@@ -199,7 +199,8 @@ def _finish_on_survivors(P, w, K, ctx, best, lp, keep, stats, highs):
     if stats["finish"] == "branch":
         mu = np.full(first.size, -np.inf)
         np.maximum.at(mu, inverse, lp.multipliers)      # merged rows: any one level is valid (B11)
-        chosen, _, bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=ctx.deadline, gap_tol=ctx.mip_gap)
+        chosen, _, bound, figures = branch_and_bound(Pr, wr, K, start, mu, deadline=ctx.deadline, gap_tol=ctx.mip_gap,
+                                                     progress=ctx.progress)
         stats.update(figures)
     else:
         chosen, bound = _compact(Pr, wr, K, "radius", start, ctx, stats, highs, nodes=nodes)
@@ -261,7 +262,7 @@ def _constrained(problem, ctx, side, formulation, highs):
     small = _pairs(data) <= STRONG_MAX_PAIRS
     bound, figures = constrained_branch_and_bound(data, bounder, values, mu, beta, deadline=ctx.deadline,
                                                   gap_tol=ctx.mip_gap, root_iter=30,
-                                                  max_nodes=HANDOVER_NODES if small else None)
+                                                  max_nodes=HANDOVER_NODES if small else None, progress=ctx.progress)
     stats.update(figures)
     complete = figures["bb_complete"]
     if not complete and small and not ctx.expired():

@@ -54,14 +54,15 @@ class SolveContext:
     started: float
     rng: np.random.Generator
     highs_seed: int
+    progress: bool = False            # bars on long searches (on a terminal)
 
     @classmethod
-    def create(cls, *, time_limit=None, mip_gap=0.0, seed=0) -> "SolveContext":
+    def create(cls, *, time_limit=None, mip_gap=0.0, seed=0, progress: bool = False) -> "SolveContext":
         """Validate the limits and turn ``seed`` (None, int or Generator) into the run's Generator;
         HiGHS' seed is its first draw."""
         time_limit, mip_gap = check_time_limit(time_limit), check_mip_gap(mip_gap)
         rng = check_seed(seed)
-        return cls(time_limit, mip_gap, time.perf_counter(), rng, int(rng.integers(2**31 - 1)))
+        return cls(time_limit, mip_gap, time.perf_counter(), rng, int(rng.integers(2**31 - 1)), bool(progress))
 
     @property
     def deadline(self) -> float | None:

@@ -21,7 +21,8 @@ __all__ = ["branch_and_bound", "lp_branch_and_bound"]
 
 def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
                      deadline: float | None = None, root_iter: int = 300, node_iter: int = 20,
-                     gap_tol: float = 1e-9, block_rows: int | None = None) -> tuple[np.ndarray, float, float, dict]:
+                     gap_tol: float = 1e-9, block_rows: int | None = None,
+                     progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
     """Prove (or improve) ``menu`` (K,) on profits ``P`` (n, m), weights ``w`` (n,) > 0, K < m.
 
     ``mu`` (n,) are starting multipliers (e.g. the LP's row levels); the root takes
@@ -67,13 +68,14 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         return [((inside, out_child, mu), bound), ((in_child, outside, mu), bound)]
 
     root = (np.zeros(m, bool), np.zeros(m, bool), np.asarray(mu, dtype=np.float64))
-    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol)
+    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol, progress=progress)
     return best.menu, best.value, bound, figures
 
 
 def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP,
                         *, allowed: np.ndarray | None = None, deadline: float | None = None,
-                        gap_tol: float = 1e-9, max_rounds: int = 50) -> tuple[np.ndarray, float, float, dict]:
+                        gap_tol: float = 1e-9, max_rounds: int = 50,
+                        progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
     """Depth-first branch and bound whose node bound is the node's LP (B16), solved by cut
     rounds on the master of ``lp`` (the :class:`~coarse_mip.bounds.BendersLP` of ``P``,
     holding the root's cuts; new cuts are valid everywhere and stay). ``allowed`` (m,) bool
@@ -127,7 +129,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
         return [(c, b) for c, b in children if c[0].sum() <= K <= c[1].sum()]
 
     root = (np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64))
-    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol)
+    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol, progress=progress)
     master.set_y_bounds(np.zeros(m), np.ones(m))
     figures["bb_lp_rounds"] = rounds[0]
     return best.menu, best.value, bound, figures

@@ -103,7 +103,7 @@ def enumerate_constrained(data: Grouped, values: MenuValues) -> None:
 def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: MenuValues, mu: np.ndarray,
                                  beta: float, *, deadline: float | None = None, gap_tol: float = 1e-9,
                                  root_iter: int = 300, node_iter: int = 30,
-                                 max_nodes: int | None = None) -> tuple[float, dict]:
+                                 max_nodes: int | None = None, progress: bool = False) -> tuple[float, dict]:
     """Branch on treatments (in / out) with the bound (L2) at every node, from multipliers
     (mu, beta). Each node's Lagrangian menu is valued (loosely) in ``values``; penalty tests
     (L5) fix treatments in or out for the subtree; with integral profits a bound is rounded
@@ -155,7 +155,7 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
     bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol,
-                                 max_nodes=max_nodes)
+                                 max_nodes=max_nodes, progress=progress)
     bounder.offer_menus = offer
     figures.update(menus_solved=values.solved, bb_nodes_with_fixings=fixed[0])
     return max(bound, leaves[0]), figures

@@ -12,13 +12,14 @@ from typing import Callable
 
 import numpy as np
 
+from .._progress import counter
 from ..kernels import Incumbent
 
 __all__ = ["depth_first"]
 
 
 def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float | None = None,
-                gap_tol: float = 1e-9, max_nodes: int | None = None) -> tuple[float, dict]:
+                gap_tol: float = 1e-9, max_nodes: int | None = None, progress: bool = False) -> tuple[float, dict]:
     """Explore from ``root`` until every node is pruned, decided or the deadline passes.
 
     ``expand(node)`` evaluates a node (offering the menus it finds to ``incumbent``) and
@@ -27,9 +28,22 @@ def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float
     most the incumbent's value (within ``gap_tol``, relative) is pruned unexpanded.
 
     Returns (a valid upper bound on every menu of the tree, figures). Without a deadline (or
-    ``max_nodes``) the search is complete and the bound is the incumbent's value.
+    ``max_nodes``) the search is complete and the bound is the incumbent's value. ``progress``:
+    a bar of the nodes with the incumbent and the open nodes' bound (on a terminal).
     """
     stack = [(root, np.inf)]
+    bar = counter(desc="branch and bound", enabled=progress)
+    try:
+        nodes, pruned, timed_out = _search(stack, expand, incumbent, deadline, gap_tol, max_nodes, bar)
+    finally:
+        bar.close()
+    open_bound = max((bound for _, bound in stack), default=-np.inf)
+    bound = incumbent.value if not timed_out else max(incumbent.value, open_bound)
+    return bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack), "bb_complete": not timed_out}
+
+
+def _search(stack, expand, incumbent, deadline, gap_tol, max_nodes, bar) -> tuple[int, int, bool]:
+    """The loop of :func:`depth_first` (``stack`` is left with the open nodes)."""
     nodes = pruned = 0
     timed_out = False
     while stack:
@@ -42,11 +56,13 @@ def depth_first(root, expand: Callable, incumbent: Incumbent, *, deadline: float
             pruned += 1
             continue
         nodes += 1
+        if bar.live and nodes % 100 == 0:
+            bar.update(100)
+            open_bound = max((b for _, b in stack), default=-np.inf)
+            bar.set_postfix_str(f"incumbent {incumbent.value:.8g}, open bound {open_bound:.8g}, {len(stack)} open")
         children = expand(node)
         if children is None:
             pruned += 1
             continue
         stack.extend(children)
-    open_bound = max((bound for _, bound in stack), default=-np.inf)
-    bound = incumbent.value if not timed_out else max(incumbent.value, open_bound)
-    return bound, {"bb_nodes": nodes, "bb_pruned": pruned, "bb_open": len(stack), "bb_complete": not timed_out}
+    return nodes, pruned, timed_out
