@@ -124,7 +124,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     improved by rounding master points; once a round lowers the master value by less than
     ``settle_tol`` (relative) the next one cuts at the master point itself. Stops when the
     bound proves the incumbent within ``gap_tol`` (relative), when the LP is solved to
-    ``lp_tol``, after ``max_iter`` rounds, or at ``deadline``.
+    ``lp_tol``, after ``max_iter`` rounds, or at ``deadline``: a round is not started when the
+    longest one so far says it would end past the deadline (the first round always runs).
     """
     t0 = time.perf_counter()
     n, m = P.shape
@@ -142,6 +143,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     levels, rounds, settled = None, [], False
     sep_s = master_s = 0.0
     it = 0
+    round_s = 0.0
     for it in range(1, max_iter + 1):
         ts = time.perf_counter()
         if theta is None:
@@ -152,7 +154,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
             point = alpha * y + (1 - alpha) * core                           # (B8)
         C, d, f, V = separate(P, w, point, groups, G, sums)
         cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
-        if cut.size == 0 and point is not y:                                 # no progress: plain Kelley
+        late = deadline is not None and 2 * time.perf_counter() - ts > deadline
+        if cut.size == 0 and point is not y and not late:                    # no progress: plain Kelley
             point = y
             C, d, f, V = separate(P, w, y, groups, G, sums)
             cut = np.flatnonzero(theta > d + C @ y + cut_tol)
@@ -170,8 +173,9 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         settled = bound - bound_it < settle_tol * scale
         bound = min(bound, bound_it)
         best.offer(np.argpartition(-y, K - 1)[:K])                           # (B9) rounding
+        round_s = max(round_s, time.perf_counter() - ts)        # rounds slow down as the LP point spreads
         if (bound - best.value <= gap_tol * scale or bound - lp_value <= lp_tol * scale
-                or (deadline is not None and time.perf_counter() >= deadline)):
+                or (deadline is not None and time.perf_counter() + round_s >= deadline)):
             break
     if rounds and rounds[0] is not None and theta is not None:
         # (B15) mu_i = sum_c pi_c V_i^c + (1 - sum_c pi_c) max_t P_it over the cuts c of i's group.
@@ -180,7 +184,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         for r, V_r in enumerate(rounds):
             levels += weights[:, r] * V_r
     stats = {"benders_iterations": it, "benders_groups": G, "benders_cuts": master.cuts,
-             "benders_separation_s": sep_s, "benders_master_s": master_s,
+             "benders_separation_s": sep_s, "benders_master_s": master_s, "benders_round_s": round_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, best.value, it)
     return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, sums, levels, stats)

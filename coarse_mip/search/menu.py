@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import numpy as np
@@ -40,8 +41,9 @@ def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, 
                           target=np.inf if sampled else target, deadline=deadline)
     figures["swaps"] += swaps
     if sampled:                      # better on the sample is not always better on all rows
-        shaken, polish = swap_search(full_P, full_w, shaken, deadline=deadline)
-        figures.update(sample_rows=sample_rows, polish_swaps=polish)
+        figures.update(sample_rows=sample_rows, polish_swaps=0)
+        if deadline is None or time.perf_counter() < deadline:      # the polish's first pass is a full one
+            shaken, figures["polish_swaps"] = swap_search(full_P, full_w, shaken, deadline=deadline)
         if rows.menu_value(full_P, full_w, shaken) <= value:
             return menu, figures
     return shaken, figures
