@@ -1,5 +1,7 @@
 """Time-limited runs return the best solution with a valid bound; they never raise."""
 
+import time
+
 import pytest
 
 import coarse_mip as cm
@@ -58,3 +60,16 @@ def test_master_mip_time_out_is_not_called_optimal(orlib):
     sol = cm.solve(-D, p, "exact", finish="master-mip", time_limit=3)
     assert sol.status == "feasible" and -sol.bound < 9934 - 1
     assert sol.bound >= -9934
+
+
+@pytest.mark.parametrize("time_limit", [1.0, 2.0])
+def test_time_limit_holds_on_many_rows(time_limit):
+    # No step (a cut round, the LP-point descent, the sampled search's polish) may start
+    # when it would end far past the deadline; the slack covers a loaded CI machine.
+    P = synthetic_profits(200_000, 101, "noisy", seed=0)
+    t0 = time.perf_counter()
+    sol = cm.solve(P, 10, "exact", time_limit=time_limit)
+    elapsed = time.perf_counter() - t0
+    assert elapsed <= time_limit + 1.0
+    sol.check(P, 10)
+    assert sol.status in ("feasible", "optimal")
