@@ -7,6 +7,9 @@
   Why ``auto`` is Benders at every size: formulations/README.md.
 * ``formulation="radius"`` / ``"strong"``: exact reductions -> greedy menu (warm start and
   fallback incumbent) -> the compact Pyomo model -> HiGHS.
+* ``formulation="ladder"`` (formulations/ladder.md): every row single-peaked along the column
+  order -> the exact dynamic program (D7-D8), O(n m + K m^2); ``auto`` takes it whenever it
+  applies.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..bounds import LPBounder, master_mip
 from ..bounds.columns import ColumnBound
 from ..bounds.priced import priced_bound
 from ..formulations import assignment, radius, strong
-from ..kernels import Incumbent, MenuValues
+from ..kernels import Incumbent, MenuValues, ladder_tables, peaks
 from ..kernels.transport import TRANSPORT_GAP
 from ..problem import Problem
 from ..reductions import group_individuals, identical_rows, reduce_problem
@@ -29,6 +32,7 @@ from ..search import (
     branch_and_bound,
     constrained_branch_and_bound,
     greedy_menu,
+    ladder_menu,
     lagrangian_search,
     lp_branch_and_bound,
     pad_menu,
@@ -43,7 +47,8 @@ __all__ = ["EXACT", "FORMULATIONS", "FINISHES"]
 
 logger = logging.getLogger(__name__)
 
-FORMULATIONS = ("auto", "benders", "radius", "strong")
+FORMULATIONS = ("auto", "benders", "ladder", "radius", "strong")
+LADDER = "single-peaked DP (D7-D8)"
 FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 
 #: The Benders flow finishes with Lagrangian branch and bound up to this K and with branch and
@@ -75,7 +80,15 @@ def exact_engine(problem: Problem, K: int, ctx: SolveContext, *, formulation: st
     raw data). Side constraints (``side``) go to :func:`_constrained`.
     """
     if side is not None:
+        if formulation == "ladder":
+            raise ValueError("formulation='ladder' does not take side constraints; use 'auto' or 'strong'")
         return _constrained(problem, ctx, side, formulation, dict(threads=threads, verbose=verbose))
+    dp = formulation in ("auto", "ladder")
+    if dp:
+        # (D1) on the rows as given first: the DP needs no reductions, which cost more than it.
+        found = _ladder(problem.profits, problem.weights, K)
+        if found is not None:
+            return EngineResult(found[0], found[1], {"formulation": LADDER})
     red = reduce_problem(problem, merge_rows=reduce, drop_dominated=reduce)
     P, w = red.profits, red.weights
     stats = {"formulation": formulation, **red.stats(problem)}
@@ -83,6 +96,15 @@ def exact_engine(problem: Problem, K: int, ctx: SolveContext, *, formulation: st
         # Every surviving column fits on the menu: full personalization is optimal.
         stats["formulation"] = "trivial (K >= surviving columns)"
         return EngineResult(red.columns, problem.full_value(), stats)
+    # Dropping dominated columns can remove a row's second peak.
+    found = _ladder(P, w, K) if dp and P.shape[1] < problem.m else None
+    if found is not None:
+        stats["formulation"] = LADDER
+        return EngineResult(red.columns[found[0]], found[1], stats)
+    if formulation == "ladder":
+        bad = int((peaks(problem.profits, probe=False) < 0).sum())
+        raise ValueError(f"formulation='ladder' needs every row single-peaked along the column order; "
+                         f"{bad} of {problem.n} rows are not")
     name = stats["formulation"] = "benders" if formulation == "auto" else formulation
     highs = dict(threads=threads, verbose=verbose)
     if name == "benders":
@@ -90,6 +112,16 @@ def exact_engine(problem: Problem, K: int, ctx: SolveContext, *, formulation: st
     else:
         menu, bound = _compact(P, w, K, name, greedy_menu(P, w, K), ctx, stats, highs)
     return EngineResult(red.columns[menu], bound, stats)
+
+
+def _ladder(P, w, K):
+    """(D7-D8) when every row of ``P`` (n, m) is single-peaked: (menu, bound); else None."""
+    peak = peaks(P)
+    if (peak < 0).any():
+        return None
+    menu, dp_value = ladder_menu(ladder_tables(P, w, peak), K)
+    # The DP's sum and the menu's value differ only by summation order: both are the optimum.
+    return menu, max(dp_value, rows.menu_value(P, w, menu))
 
 
 def _compact(P, w, K, name, menu, ctx, stats, highs, nodes=None):
@@ -288,6 +320,9 @@ def _pmedian(P, w, K, ctx):
     red = reduce_problem(Problem.from_data(P, w))
     if K >= red.profits.shape[1]:
         return red.columns, float(w @ P.max(axis=1))
+    found = _ladder(red.profits, red.weights, K)
+    if found is not None:
+        return red.columns[found[0]], found[1]
     menu, bound = _benders(red.profits, red.weights, K, ctx, {}, "auto", {"threads": None, "verbose": False})
     return red.columns[menu], bound
 
@@ -326,7 +361,8 @@ EXACT = EngineSpec(
     "reductions; heuristic menu -> Benders LP cut loop -> reduced-cost fixing -> branch and bound "
     "(or a compact MIP in HiGHS); proves optimality",
     exact_engine,
-    {"formulation": Option("auto", "exact model: Benders (auto) or the compact radius / strong MIP",
+    {"formulation": Option("auto", "exact model: Benders (auto; the single-peaked DP when every row is "
+                                   "single-peaked), the DP (ladder) or the compact radius / strong MIP",
                            choices=FORMULATIONS),
      "finish": Option("auto", "how Benders closes a gap the LP leaves (B11-B18)", choices=FINISHES),
      "threads": Option(None, "HiGHS threads (default: HiGHS' own)", kind=int, low=1),

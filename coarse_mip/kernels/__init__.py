@@ -5,12 +5,16 @@
 * :func:`separate`, :func:`row_groups` -- the Benders cuts of every row at a master point;
 * :class:`Incumbent` -- the best menu seen, each distinct menu evaluated once;
 * :func:`transport`, :class:`MenuValues` -- the best assignment of a menu under side
-  constraints, and the best menu seen under them.
+  constraints, and the best menu seen under them;
+* :func:`peaks`, :func:`ladder_tables` -- single-peaked rows and the pair sums of their exact
+  dynamic program (formulations/ladder.md).
 """
 
 from .incumbent import Incumbent
+from .ladder import LadderTables, ladder_tables, peaks
 from .separation import row_groups, separate
 from .swap_state import SwapState
 from .transport import MenuValues, Transport, transport
 
-__all__ = ["Incumbent", "MenuValues", "SwapState", "Transport", "row_groups", "separate", "transport"]
+__all__ = ["Incumbent", "LadderTables", "MenuValues", "SwapState", "Transport", "ladder_tables", "peaks",
+           "row_groups", "separate", "transport"]

@@ -1,5 +1,5 @@
 """Searches over menus: constructions, local search, the paper's Lloyd alternation, exhaustive
-enumeration, and branch and bound on one depth-first tree search.
+enumeration, the single-peaked dynamic program, and branch and bound on one depth-first tree search.
 
 Every function takes validated float64 arrays ``P`` (n, m) and ``w`` (n,) > 0 and returns a
 menu (sorted column indices) with figures; bounds come from :mod:`coarse_mip.bounds`.
@@ -16,6 +16,7 @@ from .constrained import (
 )
 from .enumerate import enumerate_menus
 from .greedy import best_single, greedy_menu, pad_menu
+from .ladder import ladder_menu
 from .lloyd import lloyd_menu, plusplus_start
 from .menu import search_menu
 from .swap import local_search, swap_search
@@ -24,5 +25,5 @@ from .vns import vns
 
 __all__ = ["best_single", "branch_and_bound", "constrained_branch_and_bound", "constrained_lloyd",
            "constrained_swaps", "depth_first", "enumerate_constrained", "enumerate_menus", "greedy_menu",
-           "lagrangian_search", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu", "plusplus_start",
-           "search_menu", "swap_search", "unconstrained_start", "vns"]
+           "lagrangian_search", "ladder_menu", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu",
+           "plusplus_start", "search_menu", "swap_search", "unconstrained_start", "vns"]
