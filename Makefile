@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,parquet,plot]"
+	$(BIN)/pip install --quiet -e ".[test,parquet,plot,distributed]"
 	touch $(STAMP)
 
 install: $(STAMP)

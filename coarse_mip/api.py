@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
 import numpy as np
 import pandas as pd
 
+from . import rows
 from ._progress import progress as progress_bar
 from ._validation import check_K
 from .constraints import Constraints
 from .engines import ENGINES, SolveContext
+from .engines.out_of_core import run_out_of_core
 from .kernels.transport import TRANSPORT_GAP
 from .problem import Problem
 from .solution import Solution, certify, no_solution
@@ -97,7 +100,12 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
     K = check_K(K) if side is None else side.K
     ctx = SolveContext.create(time_limit=time_limit, mip_gap=mip_gap, seed=seed, progress=progress)
     options = spec.resolve(options)
-    result = spec.run(problem, K, ctx, **options) if side is None else spec.run(problem, K, ctx, side=side, **options)
+    lazy = None if rows.in_memory(problem.profits) else problem.profits
+    if lazy is None:
+        result = spec.run(problem, K, ctx, **options) if side is None else spec.run(problem, K, ctx, side=side,
+                                                                                    **options)
+    else:
+        result, problem = run_out_of_core(spec, problem, K, ctx, options, side)
     stats = dict(result.stats, highs_seed=ctx.highs_seed)
     runtime = time.perf_counter() - t0
     if result.menu is None:
@@ -115,6 +123,10 @@ def solve(profits, K, method: str = "exact", *, weights=None, constraints: Const
         gap = max(gap, TRANSPORT_GAP)
     sol = certify(problem, K, result.menu, result.bound, method=method, runtime_s=runtime, mip_gap=gap,
                   stats=stats, side=side, assignment=result.assignment, duals=result.duals)
+    if lazy is not None and isinstance(sol.assignment, np.ndarray):
+        # Rows beyond memory get their assignment in the same storage, whichever path solved them.
+        import dask.array as da
+        sol = dataclasses.replace(sol, assignment=da.from_array(sol.assignment, chunks=(lazy.chunks[0],)))
     logger.info("%s K=%d: %s objective=%.10g bound=%.10g gap=%.2e in %.2fs", method, K,
                 sol.status, sol.objective, sol.bound, sol.gap, sol.runtime_s)
     return sol
@@ -151,16 +163,16 @@ def profit_curve(profits, Ks=range(1, 11), method: str = "exact", *, weights=Non
     """
     problem = Problem.from_data(profits, weights)
     full = problem.full_value()
-    rows = []
+    records = []
     Ks = list(Ks)
     for K in progress_bar(Ks, desc="profit curve (K)", total=len(Ks), enabled=progress):
         sol = solve(problem, K, method, **kwargs)
-        rows.append({"K": int(K), "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
+        records.append({"K": int(K), "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
                      "status": sol.status, "n_treatments": len(sol.treatments),
                      "labels": list(sol.labels),
                      "share": sol.objective / full if full > 0 else np.nan,
                      "bound_share": sol.bound / full if full > 0 else np.nan,
                      "seconds": sol.runtime_s})
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(records)
     df.attrs.update(full_personalization=full, method=method)
     return df

@@ -21,7 +21,7 @@ import pandas as pd
 from . import rows
 from .problem import Problem
 
-__all__ = ["Reduced", "reduce_problem", "dominated_columns", "first_occurrence", "identical_rows"]
+__all__ = ["Reduced", "reduce_problem", "dominated_columns", "first_occurrence", "identical_rows", "worth_merging"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +53,21 @@ def reduce_problem(problem: Problem, *, merge_rows: bool = True, drop_dominated:
         alive = ~dominated_columns(P)
         if not alive.all():
             P, columns = P[:, alive], columns[alive]
-    if merge_rows and P.shape[0] > 1 and _worth_merging(P):
+    if merge_rows and P.shape[0] > 1 and worth_merging(P):
         first, inverse = identical_rows(P)
         if first.size < P.shape[0]:      # a copy only when rows did merge
             P, w = P[first], np.bincount(inverse, weights=w, minlength=first.size)
     return Reduced(np.ascontiguousarray(P), w, columns)
 
 
-def _worth_merging(P: np.ndarray, probe: int = 20_000) -> bool:
+def worth_merging(P: np.ndarray, probe: int = 20_000) -> bool:
     """Merging is only an optimization: above ``5 * probe`` rows it runs only if a seeded sample
     of ``probe`` rows holds a repeated row (a sample of s of n rows sees about s^2 / n of the
     repeats of paired rows, so a miss means few repeats; at 10^6 rows the merge pass costs 1.7 s)."""
     n = P.shape[0]
     if n <= 5 * probe:
         return True
-    sample = P[np.sort(np.random.default_rng(0).choice(n, size=probe, replace=False))]
+    sample = rows.take(P, np.sort(np.random.default_rng(0).choice(n, size=probe, replace=False)))
     return identical_rows(sample)[0].size < probe
 
 
@@ -78,12 +78,14 @@ def identical_rows(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     compared with its group's first row, so a hash collision is caught, never trusted; on a
     collision the sort-based ``np.unique`` decides. O(n m), against O(n m log n) for sorting.
     """
-    P = np.ascontiguousarray(P, dtype=np.float64)
+    if rows.in_memory(P):
+        P = np.ascontiguousarray(P, dtype=np.float64)
     mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=P.shape[1], dtype=np.uint64) | np.uint64(1)
     h, = rows.map_reduce(P, lambda s, b: ((_mix(b.view(np.uint64)) * mult).sum(axis=1),), ("concat",))
     inverse, _ = pd.factorize(h)
     first = first_occurrence(inverse)
-    mismatched, = rows.map_reduce(P, lambda s, b: (int((b != P[first[inverse[s]]]).any()),))
+    firsts = rows.take(P, first)
+    mismatched, = rows.map_reduce(P, lambda s, b: (int((b != firsts[inverse[s]]).any()),))
     if not mismatched:
         return first, inverse
     logger.warning("row hash collision: merging identical rows by sorting instead")

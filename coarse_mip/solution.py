@@ -140,6 +140,18 @@ class Solution:
             raise ValueError("certificate check failed: " + "; ".join(errors))
 
 
+def _used_and_value(P, w: np.ndarray, menu: np.ndarray) -> tuple[np.ndarray, float]:
+    """The columns of ``menu`` some row is assigned to, and ``sum_i w_i max_{t in menu} P[i, t]``."""
+    m = P.shape[1]
+
+    def block(s, b):
+        sub = b[:, menu]
+        return np.bincount(menu[np.argmax(sub, axis=1)], minlength=m), w[s] @ sub.max(axis=1)
+
+    counts, value = rows.map_reduce(P, block, ("sum", "sum"))
+    return np.flatnonzero(counts), float(value)
+
+
 def objective_of(problem: Problem, side, menu: np.ndarray, assignment: np.ndarray) -> float:
     """``sum_i w_i P[i, a(i)]`` minus the fixed costs of the offered ``menu``."""
     value = float(problem.weights @ problem.profits[np.arange(problem.n), assignment])
@@ -211,8 +223,13 @@ def certify(problem: Problem, K: int, menu, bound: float, *, method: str, runtim
         menu = np.unique(np.asarray(menu, dtype=np.intp))
         if menu.size == 0 or menu.size > K:
             raise RuntimeError(f"engine {method!r} returned {menu.size} treatments for K = {K}")
-        assignment = rows.assign(P, menu)
         stats.setdefault("assignment_rule", "best chosen treatment")
+        if rows.in_memory(P):
+            assignment = rows.assign(P, menu)
+            used = np.unique(assignment)
+        else:                             # rows beyond memory: a lazy assignment, figures by one pass
+            assignment = rows.assign(P, menu, lazy=True)
+            used, objective = _used_and_value(P, problem.weights, menu)
     else:
         assignment = np.asarray(assignment, dtype=np.intp).copy()
         menu = np.union1d(np.unique(assignment), np.flatnonzero(side.required))
@@ -220,8 +237,9 @@ def certify(problem: Problem, K: int, menu, bound: float, *, method: str, runtim
             raise RuntimeError(f"engine {method!r} returned {menu.size} treatments for K = {side.K}")
         stats.setdefault("assignment_rule", "transport (best assignment under the constraints)" if side.coupled
                          or side.eligible is not None else "best chosen treatment")
-    assignment.flags.writeable = False
-    objective = objective_of(problem, side, menu, assignment)
+    if isinstance(assignment, np.ndarray):
+        assignment.flags.writeable = False
+        objective = objective_of(problem, side, menu, assignment)
     if side is not None:
         broken = violations(problem, side, menu, assignment, objective, rtol=1e-7)
         if broken:
@@ -239,7 +257,7 @@ def certify(problem: Problem, K: int, menu, bound: float, *, method: str, runtim
     gap = relative_gap(objective, bound)
     stats["mip_gap"] = float(mip_gap)
     status = "optimal" if gap <= mip_gap + GAP_TOL else "feasible"
-    treatments = tuple(int(t) for t in menu) if side is not None else tuple(int(t) for t in np.unique(assignment))
+    treatments = tuple(int(t) for t in (menu if side is not None else used))
     return Solution(
         treatments=treatments,
         labels=tuple(problem.labels[t] for t in treatments),

@@ -51,11 +51,11 @@ def peaks(P: np.ndarray, *, probe: bool = True) -> np.ndarray:
     With ``probe``, rows after the first :data:`PROBE_ROWS` are not checked once one of those
     fails (their entries stay -1)."""
     n = P.shape[0]
-    first = block_peaks(P[:PROBE_ROWS])
-    if n <= PROBE_ROWS or (probe and (first < 0).any()):
-        return np.concatenate([first, np.full(n - first.size, -1)])
-    rest, = rows.map_reduce(P[PROBE_ROWS:], lambda s, b: (block_peaks(b),), ("concat",))
-    return np.concatenate([first, rest])
+    if probe and n > PROBE_ROWS:
+        first = block_peaks(rows.take(P, np.arange(PROBE_ROWS)))
+        if (first < 0).any():
+            return np.concatenate([first, np.full(n - first.size, -1)])
+    return rows.map_reduce(P, lambda s, b: (block_peaks(b),), ("concat",))[0]
 
 
 def ladder_tables(P: np.ndarray, w: np.ndarray, peak: np.ndarray, *, compiled: bool = True) -> LadderTables:

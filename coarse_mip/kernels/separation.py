@@ -42,7 +42,6 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     support = np.flatnonzero(y > 1e-12)
     integral = bool((y[support] >= 1.0 - 1e-9).all())
     ys = y[support]
-    buf = np.empty((min(P.shape[0], sums.rows), P.shape[1]))
 
     def block_cuts(s, b):
         sub = b[:, support]
@@ -54,7 +53,7 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
             # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
             at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
             V = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
-        return rows.weighted_excess(b, V, sums.block(s), out=buf[: b.shape[0]]), V
+        return rows.weighted_excess(b, V, sums.block(s), out=rows.scratch(*b.shape)), V
 
     C, V = rows.map_reduce(P, block_cuts, ("sum", "concat"), rows=sums.rows)
     C = np.asarray(C)

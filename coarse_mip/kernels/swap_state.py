@@ -32,22 +32,24 @@ class SwapState:
     """
 
     def __init__(self, P: np.ndarray, w: np.ndarray, menu: np.ndarray):
-        n, m = P.shape
+        m = P.shape[1]
         self.P, self.w = P, w
         self.menu = np.array(menu, dtype=np.intp)
         k = self.menu.size
         if not 2 <= k < m:
             raise ValueError(f"SwapState needs 2 <= k < m, got k = {k}, m = {m}")
-        self.b1, self.b2 = np.empty(n), np.empty(n)
-        self.c1, self.c2 = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.intp)
-        self.G, self.loss, self.X = np.zeros(m), np.zeros(k), np.zeros((k, m))
+        self._build()
+
+    def _build(self) -> None:
+        """Every row's slots and the gain tables, in one pass over the rows."""
+        menu, w, k = self.menu.copy(), self.w, self.menu.size
 
         def build(s, block):
-            self._assign(s, block)
-            self._account(s, block, 1.0)
-            return ()
+            c1, b1, c2, b2 = rows.top_two(block[:, menu])
+            return (c1, b1, c2, b2, *_terms(block, w[s], b1, b2, c1, k))
 
-        rows.map_reduce(P, build, ())
+        (self.c1, self.b1, self.c2, self.b2, self.G, self.loss,
+         self.X) = rows.map_reduce(self.P, build, ("concat",) * 4 + ("sum",) * 3)
         self.value = float(w @ self.b1)
 
     def gains(self) -> np.ndarray:
@@ -57,7 +59,12 @@ class SwapState:
         return gain
 
     def swap(self, r: int, u: int) -> None:
-        """Put column ``u`` (not in the menu) in slot ``r`` and update only the touched rows."""
+        """Put column ``u`` (not in the menu) in slot ``r`` and update only the touched rows
+        (rows that are not in memory: one new pass over all of them)."""
+        if not rows.in_memory(self.P):
+            self.menu[r] = u
+            self._build()
+            return
         touched = np.flatnonzero((self.c1 == r) | (self.c2 == r) | (self.P[:, u] > self.b2))
         self.menu[r] = u            # removing a row's terms reads its slots, not the menu
         # Touched rows in blocks: a swap at 10^6 rows may touch most of them.
@@ -83,11 +90,17 @@ class SwapState:
 
     def _account(self, where, block: np.ndarray, sign: float) -> None:
         """Add (sign = 1) or remove (sign = -1) the rows' terms in G, loss and X."""
-        w, b1, b2, c1 = self.w[where], self.b1[where], self.b2[where], self.c1[where]
-        k = self.menu.size
-        self.G += sign * rows.weighted_excess(block, b1, w)
-        self.loss += sign * np.bincount(c1, weights=w * (b1 - b2), minlength=k)
-        # (P - b2)^+ - (P - b1)^+ = clip(P, b2, b1) - b2 since b2 <= b1.
-        D = np.clip(block, b2[:, None], b1[:, None]) - b2[:, None]
-        by_slot = sp.csr_matrix((sign * w, (c1, np.arange(c1.size))), shape=(k, c1.size))
-        self.X += by_slot @ D
+        G, loss, X = _terms(block, self.w[where], self.b1[where], self.b2[where], self.c1[where], self.menu.size)
+        self.G += sign * G
+        self.loss += sign * loss
+        self.X += sign * X
+
+
+def _terms(block: np.ndarray, w, b1, b2, c1, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' terms of G (m,), loss (k,) and X (k, m) (module docstring)."""
+    G = rows.weighted_excess(block, b1, w)
+    loss = np.bincount(c1, weights=w * (b1 - b2), minlength=k)
+    # (P - b2)^+ - (P - b1)^+ = clip(P, b2, b1) - b2 since b2 <= b1.
+    D = np.clip(block, b2[:, None], b1[:, None]) - b2[:, None]
+    by_slot = sp.csr_matrix((w, (c1, np.arange(c1.size))), shape=(k, c1.size))
+    return G, loss, by_slot @ D

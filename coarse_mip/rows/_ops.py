@@ -7,8 +7,8 @@ import scipy.sparse as sp
 
 from ._backend import GroupSums, backend, block_rows
 
-__all__ = ["assign", "best_on", "column_totals", "excess", "group_sums", "map_reduce", "menu_value", "row_max",
-           "segment_totals", "top_two", "weighted_excess"]
+__all__ = ["assign", "best_on", "column_totals", "excess", "group_sums", "in_memory", "map_reduce", "menu_value",
+           "row_max", "segment_totals", "take", "top_two", "weighted_excess"]
 
 
 def _rows(P, bytes_per_row: int | None = None) -> int:
@@ -21,6 +21,16 @@ def map_reduce(P, fn, reducers: tuple = ("sum",), *, rows: int | None = None, by
     ``bytes_per_row``, 8 m by default)."""
     rows = _rows(P, bytes_per_row) if rows is None else rows
     return backend(P).map_reduce(P, fn, tuple(reducers), rows)
+
+
+def in_memory(P) -> bool:
+    """Whether the rows of ``P`` can be indexed at random at no cost (else: passes only)."""
+    return backend(P).in_memory
+
+
+def take(P, index: np.ndarray) -> np.ndarray:
+    """Rows ``index`` (sorted) of ``P`` as an in-memory float64 array (len(index), m)."""
+    return backend(P).take(P, np.asarray(index, dtype=np.intp))
 
 
 def weighted_excess(block: np.ndarray, level: np.ndarray, weights, out: np.ndarray | None = None) -> np.ndarray:
@@ -68,10 +78,18 @@ def best_on(P, menu: np.ndarray) -> np.ndarray:
     return map_reduce(P, lambda s, b: (b[:, menu].max(axis=1),), ("concat",))[0]
 
 
-def assign(P, menu: np.ndarray) -> np.ndarray:
-    """Each row's best column on ``menu``, ties to the lowest column index: shape (n,)."""
+def assign(P, menu: np.ndarray, *, lazy: bool = False):
+    """Each row's best column on ``menu``, ties to the lowest column index: shape (n,).
+
+    ``lazy``: in the backend's own storage (a Dask array for Dask rows), computed when read."""
     menu = np.sort(np.asarray(menu, dtype=np.intp))
-    return map_reduce(P, lambda s, b: (menu[np.argmax(b[:, menu], axis=1)],), ("concat",))[0]
+
+    def best(b):
+        return menu[np.argmax(b[:, menu], axis=1)]
+
+    if lazy:
+        return backend(P).map_rows(P, best, np.intp)
+    return map_reduce(P, lambda s, b: (best(b),), ("concat",))[0]
 
 
 def menu_value(P, w: np.ndarray, menu: np.ndarray) -> float:

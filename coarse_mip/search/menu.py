@@ -29,7 +29,7 @@ def search_menu(P: np.ndarray, w: np.ndarray, K: int, rng: np.random.Generator, 
     sampled = P.shape[0] > sample_rows
     if sampled:
         sample = np.sort(rng.choice(P.shape[0], size=sample_rows, replace=False))
-        P, w = P[sample], w[sample]
+        P, w = rows.take(P, sample), w[sample]
     menu, swaps = swap_search(P, w, pad_menu(greedy_menu(P, w, K), K, P.shape[1]), deadline=deadline)
     if sampled:
         menu, polish = swap_search(full_P, full_w, menu, deadline=deadline)
