@@ -5,7 +5,7 @@ The rows are ``synthetic_profits(10^6, 31, "smooth", seed=i)`` for i = 0 .. file
 file each (float32, columns d0 .. d30), written once by ``--write`` (about 2.5 GB). Each run
 starts a ``distributed.LocalCluster`` (one thread per worker, ``--memory-limit`` each), reads
 the dataset with ``dask.dataframe.read_parquet`` (not persisted: every pass reads the files) and
-times ``cm.solve(path, K, "heuristic")`` wall clock, which reads, validates, samples, searches,
+times ``cm.solve(dataframe, K, "heuristic")`` wall clock, which reads, validates, samples, searches,
 polishes and certifies (coarse_mip/engines/out_of_core.py). Peak memory per worker is the
 largest resident set seen by polling every worker each 0.5 s; the client's is its own peak RSS.
 
@@ -85,20 +85,22 @@ class MemoryPoll:
         self.thread.join()
 
 
-def run_cluster(path: Path, workers: int, K: int, memory_limit: str) -> dict:
+def run_cluster(parts: list[Path], workers: int, K: int, memory_limit: str) -> dict:
+    import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
                       dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
         with MemoryPoll(client) as poll:
             t0 = time.perf_counter()
-            sol = cm.solve(str(path), K, "heuristic")
+            sol = cm.solve(dd.read_parquet([str(p) for p in parts]), K, "heuristic")
             elapsed = time.perf_counter() - t0
     n = sol.stats.get("rows_in") or int(sol.assignment.shape[0])
     return {"rows": n, "workers": workers, "seconds": round(elapsed, 1), "status": sol.status, "gap": sol.gap,
             "objective": sol.objective, "bound": sol.bound, "menu": list(sol.treatments),
             "route": sol.stats.get("out_of_core"), "polish_swaps": sol.stats.get("polish_swaps"),
             "benders_iterations": sol.stats.get("benders_iterations"),
+            **{k: round(sol.stats[k], 1) for k in ("sample_s", "polish_s", "benders_s") if k in sol.stats},
             "peak_worker_gb": round(max(poll.peak.values()) / 2**30, 2) if poll.peak else None,
             "client_peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
 
@@ -132,18 +134,20 @@ def main(argv=None) -> int:
     runs = [run_memory(args.m, args.K)]
     print(json.dumps(runs[-1]), flush=True)
     for workers in (int(x) for x in args.workers.split(",") if x):
-        runs.append(run_cluster(args.path, workers, args.K, args.memory_limit))
+        runs.append(run_cluster(parts, workers, args.K, args.memory_limit))
         print(json.dumps(runs[-1]), flush=True)
     base = runs[0]["seconds"] / runs[0]["rows"]
     for r in runs:
-        r.update(us_per_row=round(1e6 * r["seconds"] / r["rows"], 2), per_row_vs_memory=round(r["seconds"] / r["rows"] / base, 2),
+        r.update(us_per_row=round(1e6 * r["seconds"] / r["rows"], 2),
+                 per_row_vs_memory=round(r["seconds"] / r["rows"] / base, 2),
                  commit=commit, date=datetime.date.today().isoformat(), **versions())
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "dask_scale.jsonl", "a") as f:
         for r in runs:
             f.write(json.dumps(r, default=str) + "\n")
     cols = ["rows", "workers", "route", "seconds", "us_per_row", "per_row_vs_memory", "status", "gap",
-            "peak_worker_gb", "client_peak_gb", "polish_swaps", "benders_iterations"]
+            "peak_worker_gb", "client_peak_gb", "sample_s", "polish_s", "benders_s", "polish_swaps",
+            "benders_iterations"]
     df = pd.DataFrame(runs).reindex(columns=cols)
     (RESULTS / "dask_scale.md").write_text(
         "# Profit rows beyond memory (Dask)\n\n`" + " ".join(["benchmarks/dask_scale.py", *(argv or sys.argv[1:])])

@@ -129,3 +129,22 @@ def test_lost_worker_is_retried(client, monkeypatch):
     assert lazy.objective == pytest.approx(cm.solve(P, 5, "heuristic").objective, rel=1e-3)
     client.wait_for_workers(2, timeout=60)                 # the nanny restarts it
     assert set(client.scheduler_info()["workers"]) != before
+
+
+def test_cli_on_a_local_cluster(tmp_path):
+    from coarse_mip.cli import main
+
+    P = synthetic_profits(3_000, 5, "smooth", seed=9)
+    frame = pd.DataFrame(P, columns=[f"d{t}" for t in range(5)]).assign(cid=np.arange(3_000) + 7, w=2.0)
+    (tmp_path / "rows").mkdir()
+    frame.iloc[:1_000].to_parquet(tmp_path / "rows" / "a.parquet", index=False)
+    frame.iloc[1_000:].to_parquet(tmp_path / "rows" / "b.parquet", index=False)
+    out = tmp_path / "assigned"
+    assert main(["--workers", "1", "solve", str(tmp_path / "rows"), "-K", "2", "--weights", "w",
+                 "--id-column", "cid", "--assignments", str(out)]) == 0
+    got = pd.read_parquet(out).sort_values("cid")
+    sol = cm.solve(P, 2, weights=np.full(3_000, 2.0))
+    np.testing.assert_array_equal(got.cid, frame.cid)
+    np.testing.assert_array_equal(got.treatment.astype(str), np.array(frame.columns[:5])[sol.assignment])
+    assert main(["--workers", "1", "demo"]) == 2
+    assert main(["--workers", "1", "solve", str(tmp_path / "missing"), "-K", "2"]) == 2

@@ -12,6 +12,7 @@ line ``coarse-mip: error: ...``; 1 on an internal failure (with ``--verbose``, i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -40,10 +41,47 @@ def _parser() -> argparse.ArgumentParser:
     noise.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     noise.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
     ap.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
+    dask = ap.add_mutually_exclusive_group()
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="solve / curve on a Dask cluster (tcp://host:8786): profits stay a Parquet dataset")
+    dask.add_argument("--workers", type=int, metavar="N",
+                      help="the same on a local Dask cluster of N worker processes (one thread each)")
     sub = ap.add_subparsers(dest="command", required=True)
     workflow.add_commands(sub)
     stage2.add_commands(sub)
     return ap
+
+
+@contextlib.contextmanager
+def _cluster(args):
+    """A Dask client for ``--scheduler`` / ``--workers`` (``args.cluster``), closed on the way out."""
+    args.cluster = None
+    if args.scheduler is None and args.workers is None:
+        yield
+        return
+    if args.command not in ("solve", "curve"):
+        raise UserError(f"--scheduler / --workers apply to solve and curve, not {args.command}")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UserError("--scheduler / --workers need Dask: pip install 'coarse-mip[distributed]'") from None
+    if not args.verbose:
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    with contextlib.ExitStack() as stack:
+        if args.scheduler is not None:
+            try:
+                client = stack.enter_context(Client(args.scheduler, timeout=30))
+            except OSError as exc:
+                raise UserError(f"cannot reach the Dask scheduler at {args.scheduler}: {exc}") from None
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                                       dashboard_address=None, silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+        args.cluster = client
+        logging.getLogger("coarse_mip").info("Dask cluster: %s", client)
+        yield
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.progress:
         os.environ["COARSE_MIP_PROGRESS"] = "1"
     try:
-        return args.func(args)
+        with _cluster(args):
+            return args.func(args)
     except (UserError, ValueError) as exc:
         print(f"coarse-mip: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -93,6 +93,28 @@ def read_profits(path: str, weight_column: str | None = None, id_column: str | N
     return df, weights, ids, extra
 
 
+def read_profit_rows(path: str, weight_column: str | None = None, id_column: str | None = None):
+    """A Parquet file or dataset (folder) of profit rows, kept out of memory (``--scheduler`` /
+    ``--workers``): (Dask DataFrame of the treatments, weights (n,) or None, ids or None)."""
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise UserError("--scheduler / --workers need Dask: pip install 'coarse-mip[distributed]'") from None
+    p = Path(path)
+    if not (p.is_dir() or p.suffix.lower() == ".parquet" and p.is_file()):
+        raise UserError(f"{path}: --scheduler / --workers read a Parquet file or folder of Parquet files")
+    try:
+        df = dd.read_parquet(str(p))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    for col, what in [(weight_column, "weight"), (id_column, "id")]:
+        if col is not None and col not in df.columns:
+            raise UserError(f"{what} column {col!r} not in {path} (columns: {list(df.columns)})")
+    weights = None if weight_column is None else df[weight_column].compute().to_numpy()
+    ids = None if id_column is None else df[id_column]
+    return df.drop(columns=[c for c in (weight_column, id_column) if c is not None]), weights, ids
+
+
 def read_constraints(path, profits_path: str, weight_column, id_column):
     """Profits, weights, ids and the Constraints of ``path`` (None: no file), whose ``usage`` may
     name a column of the profits file."""
@@ -123,8 +145,11 @@ def check_writable(*paths) -> None:
             raise UserError(f"cannot write {path}: no such folder or not writable")
 
 
-def write_table(df: pd.DataFrame, path: str) -> None:
-    if str(path).lower().endswith(".parquet"):
+def write_table(df, path: str) -> None:
+    """A pandas DataFrame to CSV or Parquet; a Dask DataFrame to a Parquet folder, by partition."""
+    if hasattr(df, "npartitions"):
+        df.to_parquet(path, write_index=False)
+    elif str(path).lower().endswith(".parquet"):
         df.to_parquet(path, index=False)
     else:
         df.to_csv(path, index=False)

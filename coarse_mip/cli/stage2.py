@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import rows
 from ..api import METHODS, profit_curve, solve
+from ..constraints import Constraints
 from ..engines import ENGINES
-from .files import UserError, check_writable, read_constraints, write_table
+from .files import UserError, check_writable, read_constraints, read_profit_rows, write_table
 
 __all__ = ["add_commands"]
 
@@ -35,9 +37,18 @@ def engine_options(args) -> dict:
     return ENGINES[args.method].parse(args.option or [])
 
 
+def _inputs(args):
+    """Profits, weights, ids and constraints: in memory, or lazily with a Dask cluster."""
+    if getattr(args, "cluster", None) is None:
+        return read_constraints(args.constraints, args.profits, args.weights, args.id_column)
+    profits, weights, ids = read_profit_rows(args.profits, args.weights, args.id_column)
+    cons = Constraints.from_json(args.constraints) if args.constraints else None
+    return profits, weights, ids, cons
+
+
 def _cmd_solve(args) -> int:
     check_writable(args.json, args.assignments)
-    profits, weights, ids, cons = read_constraints(args.constraints, args.profits, args.weights, args.id_column)
+    profits, weights, ids, cons = _inputs(args)
     options = engine_options(args)
     if args.formulation is not None:
         if args.method != "exact":
@@ -49,7 +60,9 @@ def _cmd_solve(args) -> int:
           f"gap {sol.gap:.3g}  {sol.runtime_s:.2f}s")
     if sol.status in ("infeasible", "no_solution"):
         print(f"  {sol.stats.get('reason', '')}")
-    counts = np.bincount(sol.assignment[sol.assignment >= 0], minlength=profits.shape[1])
+    lazy = hasattr(profits, "npartitions")
+    assignment = np.asarray(sol.assignment)            # computed here when it is a Dask array
+    counts = np.bincount(assignment[assignment >= 0], minlength=len(profits.columns))
     for t, label in zip(sol.treatments, sol.labels, strict=True):
         print(f"  {label}: {counts[t]} individuals")
     for key, prices in sol.duals.items():
@@ -65,6 +78,9 @@ def _cmd_solve(args) -> int:
     if args.assignments:
         if sol.status in ("infeasible", "no_solution"):
             raise UserError(f"no assignment to write: status {sol.status}")
+        if lazy:
+            write_table(_lazy_assignments(profits, ids, sol), args.assignments)
+            return 0
         P = profits.to_numpy(dtype=float)
         write_table(pd.DataFrame({ids.name or "row": ids,
                                   "treatment": [profits.columns[t] for t in sol.assignment],
@@ -72,9 +88,28 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _lazy_assignments(profits, ids, sol):
+    """Each row's treatment and profit as a Dask DataFrame, partition by partition, by the rule
+    of the Solution (``rows.assign``: best chosen treatment, ties to the lowest column)."""
+    labels, menu = np.asarray(profits.columns), np.asarray(sol.treatments)
+    id_name = None if ids is None else ids.name
+    frame = profits if ids is None else profits.assign(**{id_name: ids})
+
+    def part(df):
+        P = df[list(labels)].to_numpy(dtype=float)
+        a = rows.assign(P, menu)
+        out = {id_name: df[id_name].to_numpy()} if id_name else {}
+        return pd.DataFrame({**out, "treatment": pd.Series(labels[a], dtype="string"),
+                             "profit": P[np.arange(len(P)), a]})
+
+    meta = pd.DataFrame({**({id_name: pd.Series(dtype=frame[id_name].dtype)} if id_name else {}),
+                         "treatment": pd.Series(dtype="string"), "profit": pd.Series(dtype=float)})
+    return frame.map_partitions(part, meta=meta)
+
+
 def _cmd_curve(args) -> int:
     check_writable(args.out, args.plot)
-    profits, weights, _, cons = read_constraints(args.constraints, args.profits, args.weights, args.id_column)
+    profits, weights, _, cons = _inputs(args)
     table = profit_curve(profits, range(1, args.K_max + 1), args.method, weights=weights, constraints=cons,
                          time_limit=args.time_limit, mip_gap=args.mip_gap, seed=args.seed, **engine_options(args))
     print(format_curve(table))
