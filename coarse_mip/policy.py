@@ -256,14 +256,25 @@ class CoarsePolicy(BaseEstimator):
 
     # -- using it ---------------------------------------------------------------------------
     def predict_profit(self, X) -> pd.DataFrame:
-        """Estimated incremental profit of every candidate for each individual, shape (n, m)."""
+        """Estimated incremental profit of every candidate for each individual, shape (n, m).
+
+        ``X`` may be a Dask DataFrame: the result is one too, computed partition by partition."""
         check_is_fitted(self, "estimator_")
+        if _is_dask(X):
+            meta = pd.DataFrame({c: pd.Series(dtype=float) for c in self.candidates_})
+            return X.map_partitions(self.predict_profit, meta=meta)
         levels = self._levels(X, self.candidates_)
         return pd.DataFrame(levels - levels[:, :1], columns=list(self.candidates_))
 
     def predict(self, X) -> np.ndarray:
-        """The offered treatment for each individual: the menu's best by estimated profit, (n,)."""
+        """The offered treatment for each individual: the menu's best by estimated profit, (n,).
+
+        ``X`` may be a Dask DataFrame: the result is a Dask Series, partition by partition."""
         check_is_fitted(self, "menu_")
+        if _is_dask(X):
+            dtype = object if not self._arms.dose else float
+            return X.map_partitions(lambda part: pd.Series(self.predict(part), index=part.index, dtype=dtype),
+                                    meta=pd.Series(dtype=dtype))
         P = self.predict_profit(X).to_numpy()[:, self._menu_cols]
         return np.asarray(self.menu_, dtype=object if not self._arms.dose else float)[np.argmax(P, axis=1)]
 
@@ -447,3 +458,8 @@ def _curve(solutions: dict, profits: pd.DataFrame, weights) -> pd.DataFrame:
 def _release(version: str) -> tuple:
     parts = str(version).split(".")
     return tuple(parts[:2])
+
+
+def _is_dask(X) -> bool:
+    """A Dask collection (rows beyond memory), handled partition by partition."""
+    return type(X).__module__.startswith("dask") and hasattr(X, "map_partitions")

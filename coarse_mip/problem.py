@@ -95,7 +95,7 @@ def _lazy_rows(profits, weights):
         raise ValueError("profit rows beyond memory need Dask: pip install 'coarse-mip[distributed]'") from e
     labels = None
     if isinstance(profits, (str, os.PathLike)):
-        if not os.path.exists(profits):
+        if "://" not in os.fspath(profits) and not os.path.exists(profits):     # local paths only
             raise ValueError(f"profits: no Parquet dataset at {os.fspath(profits)!r}")
         profits = dd.read_parquet(profits)
     if hasattr(profits, "to_dask_array"):       # a Dask DataFrame

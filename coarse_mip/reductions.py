@@ -101,13 +101,17 @@ def dominated_columns(P: np.ndarray) -> np.ndarray:
     screened on a few rows, then confirmed on all rows.
     """
     n, m = P.shape
-    screen = P[: min(n, _SCREEN_ROWS)]
-    # cand[t, u]: t <= u on the screening rows.
+    # cand[t, u]: t <= u on the rows screened so far, 8 rows at a time (8 m^2 comparisons) while
+    # more than 64 m pairs survive (pcb3038: screening 512 rows at once took 31 s).
+    # Screening rows are a seeded sample: neighbouring rows (points listed in order) screen alike.
     cand = np.ones((m, m), dtype=bool)
-    for start in range(0, screen.shape[0], 64):
-        block = screen[start:start + 64]
-        cand &= (block[:, :, None] <= block[:, None, :]).all(axis=0)
     np.fill_diagonal(cand, False)
+    screen = np.random.default_rng(0).permutation(n)[:_SCREEN_ROWS]
+    for start in range(0, screen.size, 8):
+        if np.count_nonzero(cand) <= 64 * m:
+            break
+        block = rows.take(P, np.sort(screen[start:start + 8]))
+        cand &= (block[:, :, None] <= block[:, None, :]).all(axis=0)
     t, u = np.nonzero(cand)
     strict = np.zeros(t.size, dtype=bool)
     # Confirm all candidate pairs together, block by block; most fail in the first blocks,

@@ -122,3 +122,14 @@ def test_many_rare_doses_with_the_pooled_model():
     assert np.isfinite(P.to_numpy()).all()
     with pytest.raises(ValueError, match="needs numeric doses"):
         cm.CoarsePolicy(K=2, estimator="dose", control="a", progress=False).fit(X, np.where(doses > 0, "a", "b"), Y)
+
+
+def test_predict_partition_by_partition_on_dask(fitted, experiment):
+    dd = pytest.importorskip("dask.dataframe")
+    _, test = experiment
+    X = pd.DataFrame(test.X) if not isinstance(test.X, pd.DataFrame) else test.X
+    lazy = dd.from_pandas(X, npartitions=3)
+    offered = fitted.predict(lazy)
+    assert hasattr(offered, "compute")                          # lazy until asked
+    np.testing.assert_array_equal(offered.compute().to_numpy(), fitted.predict(X))
+    np.testing.assert_allclose(fitted.predict_profit(lazy).compute().to_numpy(), fitted.predict_profit(X).to_numpy())
