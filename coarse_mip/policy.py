@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from . import rows
 from ._progress import counter
 from ._validation import as_frame, check_K, check_weights
 from ._version import __version__
@@ -262,7 +263,7 @@ class CoarsePolicy(BaseEstimator):
         check_is_fitted(self, "estimator_")
         if _is_dask(X):
             meta = pd.DataFrame({c: pd.Series(dtype=float) for c in self.candidates_})
-            return X.map_partitions(self.predict_profit, meta=meta)
+            return X.map_partitions(_profit_part, rows.as_delayed(self), meta=meta)
         levels = self._levels(X, self.candidates_)
         return pd.DataFrame(levels - levels[:, :1], columns=list(self.candidates_))
 
@@ -273,8 +274,7 @@ class CoarsePolicy(BaseEstimator):
         check_is_fitted(self, "menu_")
         if _is_dask(X):
             dtype = object if not self._arms.dose else float
-            return X.map_partitions(lambda part: pd.Series(self.predict(part), index=part.index, dtype=dtype),
-                                    meta=pd.Series(dtype=dtype))
+            return X.map_partitions(_predict_part, rows.as_delayed(self), dtype, meta=pd.Series(dtype=dtype))
         P = self.predict_profit(X).to_numpy()[:, self._menu_cols]
         return np.asarray(self.menu_, dtype=object if not self._arms.dose else float)[np.argmax(P, axis=1)]
 
@@ -463,3 +463,11 @@ def _release(version: str) -> tuple:
 def _is_dask(X) -> bool:
     """A Dask collection (rows beyond memory), handled partition by partition."""
     return type(X).__module__.startswith("dask") and hasattr(X, "map_partitions")
+
+
+def _profit_part(part: pd.DataFrame, policy: CoarsePolicy) -> pd.DataFrame:
+    return policy.predict_profit(part).set_axis(part.index)
+
+
+def _predict_part(part: pd.DataFrame, policy: CoarsePolicy, dtype) -> pd.Series:
+    return pd.Series(policy.predict(part), index=part.index, dtype=dtype)

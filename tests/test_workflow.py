@@ -2,6 +2,7 @@
 evaluate, run as the real console script on Hillstrom and Thornton; every user error exits 2
 with one line."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -75,6 +76,16 @@ def test_hillstrom_chain(hillstrom):
     offers = pd.read_csv(d / "offers.csv")
     assert list(offers.columns) == ["id", "treatment", "estimated_profit"] and len(offers) == 6000
     assert offers["id"].tolist() == pd.read_csv(d / "heldout.csv")["id"].tolist()
+    if importlib.util.find_spec("distributed") is not None:      # the same, partition by partition on Dask
+        (d / "heldout_parts").mkdir(exist_ok=True)
+        heldout = pd.read_csv(d / "heldout.csv")
+        heldout.iloc[:2500].to_parquet(d / "heldout_parts" / "a.parquet", index=False)
+        heldout.iloc[2500:].to_parquet(d / "heldout_parts" / "b.parquet", index=False)
+        ok("--workers", "1", "assign", d / "policy.joblib", d / "heldout_parts", "--id-column", "id",
+           "-o", d / "offers_parts")
+        lazy = pd.read_parquet(d / "offers_parts").sort_values("id")
+        np.testing.assert_array_equal(lazy["treatment"].astype(str), offers.sort_values("id")["treatment"])
+        np.testing.assert_allclose(lazy["estimated_profit"], offers.sort_values("id")["estimated_profit"])
     done = ok("evaluate", d / "policy.joblib", d / "heldout.csv", "--json", d / "eval.json")
     report = json.loads((d / "eval.json").read_text())
     assert report["n"] == 6000 and len(report["lift_over_control"]["ci"]) == 2

@@ -25,6 +25,10 @@ __all__ = ["BendersMaster", "BendersLP", "LPBounder", "benders_lp"]
 logger = logging.getLogger(__name__)
 
 
+#: Seconds a master LP gets even when the deadline is (nearly) past.
+MIN_MASTER_S = 1.0
+
+
 class BendersMaster:
     """The master LP (B6): max sum_g theta_g, sum_t y_t = K, 0 <= y <= 1, theta_g <= ub_g, cuts."""
 
@@ -80,8 +84,13 @@ class BendersMaster:
         """Bound every y_t to [lo_t, hi_t] (branching fixes columns in or out)."""
         self.session.set_bounds(self.y_cols, lo, hi)
 
-    def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP."""
+    def solve(self, deadline: float | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP.
+
+        HiGHS stops at ``deadline`` (given at least MIN_MASTER_S: a small master still gets its
+        LP); a master stopped early proves nothing, its value is +inf."""
+        left = np.inf if deadline is None else max(deadline - time.perf_counter(), MIN_MASTER_S)
+        self.session.configure(time_limit=left)
         result = self.session.run()
         self.last = result
         if result.termination == "optimal":
@@ -168,7 +177,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         rounds.append(V if n <= KEEP_LEVELS_ROWS else None)
         core = 0.5 * core + 0.5 * point
         tm = time.perf_counter()
-        bound_it, y, theta, rc = master.solve()
+        bound_it, y, theta, rc = master.solve(deadline)
         master_s += time.perf_counter() - tm
         settled = bound - bound_it < settle_tol * scale
         bound = min(bound, bound_it)

@@ -94,8 +94,8 @@ def read_profits(path: str, weight_column: str | None = None, id_column: str | N
 
 
 def read_profit_rows(path: str, weight_column: str | None = None, id_column: str | None = None):
-    """A Parquet file or dataset (folder) of profit rows, kept out of memory (``--scheduler`` /
-    ``--workers``): (Dask DataFrame of the treatments, weights (n,) or None, ids or None)."""
+    """A Parquet file or dataset (folder) of rows, kept out of memory (``--scheduler`` /
+    ``--workers``): (Dask DataFrame of the other columns, weights (n,) or None, ids or None)."""
     try:
         import dask.dataframe as dd
     except ImportError:

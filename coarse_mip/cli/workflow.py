@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import UserError, check_writable, read_table, write_table
+from .. import rows
+from .files import UserError, check_writable, read_profit_rows, read_table, write_table
 from .stage2 import format_curve, solver_arguments
 
 __all__ = ["add_commands"]
@@ -152,32 +153,54 @@ def load_policy(path):
 def _cmd_assign(args) -> int:
     check_writable(args.out)
     policy = load_policy(args.policy)
-    df = read_table(args.customers)
+    lazy = getattr(args, "cluster", None) is not None
+    df = read_profit_rows(args.customers)[0] if lazy else read_table(args.customers)
     covariates = list(policy.feature_names_in_)
     missing = [c for c in covariates if c not in df.columns]
     if missing:
         raise UserError(f"{args.customers} lacks the covariate column(s) {missing} the policy was fitted on")
     if args.id_column and args.id_column not in df.columns:
         raise UserError(f"id column {args.id_column!r} not in {args.customers}")
+    if lazy and not args.id_column:
+        raise UserError("--scheduler / --workers need --id-column (rows of a Parquet dataset have no global number)")
     incomplete = df[covariates].isna().any(axis=1)
-    if incomplete.any():
+    n_bad, n = (int(incomplete.sum().compute()), int(len(df))) if lazy else (int(incomplete.sum()), len(df))
+    if n_bad:
         if not args.dropna:
-            raise UserError(f"{int(incomplete.sum())} of {len(df)} rows of {args.customers} have missing covariate "
-                            f"values (in {df[covariates].columns[df[covariates].isna().any()].tolist()}); drop them "
-                            "with --dropna")
-        print(f"coarse-mip: dropped {int(incomplete.sum())} of {len(df)} rows with missing covariates", file=sys.stderr)
-        df = df[~incomplete].reset_index(drop=True)
-    offered = policy.predict(df[covariates])
-    profit = policy.predict_profit(df[covariates])
-    cols = [policy.candidates_.index(v) for v in offered]
-    ids = df[args.id_column] if args.id_column else pd.Series(np.arange(len(df)), name="row")
-    out = pd.DataFrame({ids.name: ids.to_numpy(), "treatment": offered,
-                        "estimated_profit": profit.to_numpy()[np.arange(len(df)), cols]})
+            bad_cols = [c for c in covariates if (df[c].isna().any().compute() if lazy else df[c].isna().any())]
+            raise UserError(f"{n_bad} of {n} rows of {args.customers} have missing covariate "
+                            f"values (in {bad_cols}); drop them with --dropna")
+        print(f"coarse-mip: dropped {n_bad} of {n} rows with missing covariates", file=sys.stderr)
+        df = df[~incomplete] if lazy else df[~incomplete].reset_index(drop=True)
+    if lazy:
+        # Labels as pandas strings: Parquet needs one known type per column.
+        kind = float if np.asarray(policy.menu_).dtype.kind == "f" else "string"
+        meta = pd.DataFrame({args.id_column: pd.Series(dtype=df[args.id_column].dtype),
+                             "treatment": pd.Series(dtype=kind), "estimated_profit": pd.Series(dtype=float)})
+        out = df.map_partitions(_assignment_part, rows.as_delayed(policy), covariates, args.id_column, kind, meta=meta)
+    else:
+        out = _assignments(policy, df, covariates, args.id_column)
     write_table(out, args.out)
     shares = out["treatment"].value_counts(normalize=True)
-    print(f"assigned {len(out)} individuals: " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items()))
+    shares = shares.compute() if lazy else shares
+    print(f"assigned {n - n_bad if args.dropna else n} individuals: "
+          + ", ".join(f"{k} {v:.1%}" for k, v in shares.items()))
     print(f"assignments: {args.out}")
     return 0
+
+
+def _assignment_part(part: pd.DataFrame, policy, covariates: list, id_column: str, kind) -> pd.DataFrame:
+    return _assignments(policy, part, covariates, id_column).astype({"treatment": kind})
+
+
+def _assignments(policy, df: pd.DataFrame, covariates: list, id_column: str | None) -> pd.DataFrame:
+    """Each individual's offered treatment and its estimated profit (one partition at a time on Dask)."""
+    offered = policy.predict(df[covariates])
+    profit = policy.predict_profit(df[covariates]).to_numpy()
+    cols = [policy.candidates_.index(v) for v in offered]
+    ids = df[id_column] if id_column else pd.Series(np.arange(len(df)), name="row")
+    return pd.DataFrame({ids.name: ids.to_numpy(), "treatment": offered,
+                         "estimated_profit": profit[np.arange(len(df)), cols]})
 
 
 def _cmd_evaluate(args) -> int:

@@ -15,7 +15,7 @@ Passes (over all rows): :func:`best_on`, :func:`assign`, :func:`menu_value`, :fu
 """
 
 from ._backend import BLOCK_BYTES, NUMPY, GroupSums, RowBackend, backend, block_rows, register, row_blocks, scratch
-from ._dask import DASK
+from ._dask import DASK, as_delayed
 from ._ops import (
                    assign,
                    best_on,
@@ -34,6 +34,6 @@ from ._ops import (
 
 register(DASK)
 
-__all__ = ["BLOCK_BYTES", "DASK", "NUMPY", "GroupSums", "RowBackend", "backend", "block_rows", "row_blocks",
-           "scratch", "assign", "best_on", "column_totals", "excess", "group_sums", "in_memory", "map_reduce",
-           "menu_value", "row_max", "segment_totals", "take", "top_two", "weighted_excess"]
+__all__ = ["BLOCK_BYTES", "DASK", "NUMPY", "GroupSums", "RowBackend", "as_delayed", "backend", "block_rows",
+           "row_blocks", "scratch", "assign", "best_on", "column_totals", "excess", "group_sums", "in_memory",
+           "map_reduce", "menu_value", "row_max", "segment_totals", "take", "top_two", "weighted_excess"]

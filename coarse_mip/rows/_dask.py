@@ -20,7 +20,7 @@ import numpy as np
 
 from ._backend import combine
 
-__all__ = ["DASK", "DaskRows"]
+__all__ = ["DASK", "DaskRows", "as_delayed"]
 
 
 class DaskRows:
@@ -41,8 +41,7 @@ class DaskRows:
         import dask
 
         uid = uuid.uuid4().hex
-        # Named keys: dask would otherwise hash the function (and every array it holds) to name it.
-        fn_key = dask.delayed(fn, name=f"rows-fn-{uid}")
+        fn_key = as_delayed(fn)
         task = dask.delayed(_chunk_pass, pure=True)
         starts = np.concatenate([[0], np.cumsum(P.chunks[0])[:-1]]).astype(int)
         chunks = [(int(start), chunk) for start, size, chunk
@@ -70,6 +69,14 @@ class DaskRows:
 
 
 DASK = DaskRows()
+
+
+def as_delayed(obj):
+    """``obj`` as one named key of a Dask graph: shipped to each worker once and never hashed (dask
+    would otherwise hash a function with every array it holds, or fail on a fitted model)."""
+    import dask
+
+    return dask.delayed(obj, name=f"coarse-mip-{type(obj).__name__}-{uuid.uuid4().hex}")
 
 
 def _aligned(start: int, block: np.ndarray, rows: int):

@@ -95,7 +95,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
         master.set_y_bounds(lo, hi)
         z = np.inf
         for _ in range(max_rounds):
-            z, y, theta, rc = master.solve()
+            z, y, theta, rc = master.solve(deadline)
             rounds[0] += 1
             if master.last.termination != "optimal" or z <= value + tol:
                 break
