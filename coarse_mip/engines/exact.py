@@ -56,8 +56,13 @@ FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 #: the radius MIP, e.g. pmed14 0.2 s against 1.4 s, and rl1304 p = 200: 92 s, radius not done).
 AUTO_BRANCH_K = 10
 
-#: Up to this many rows the Benders master gets one cut per row (B4 without aggregation).
+#: Up to this many rows the Benders master gets one cut per row (B4 without aggregation) ...
 ROW_CUT_ROWS = 2_000
+#: ... and up to this many when the rows' cuts are sparse: on average at most SPARSE_CUT_NNZ
+#: columns beat a row's value on the heuristic's menu (square distance instances at large p;
+#: pcb3038, p = 300: the LP in 11.7 s with 3,038 row cuts against 72.8 s with 512 group cuts).
+SPARSE_ROW_CUT_ROWS = 20_000
+SPARSE_CUT_NNZ = 64
 
 #: Constrained problems: branch and bound nodes before the hand-over to the assignment MIP (C10)
 #: (pmedcap, 60 s each: the tree alone proved 17 of 20 in 409 s, the MIP from the Lagrangian
@@ -179,10 +184,8 @@ def _benders(P, w, K, ctx, stats, finish, highs):
 
 def _root(P, w, K, ctx, stats):
     """The heuristic's menu, the Benders LP bound, and a descent from the LP point."""
-    # Per-row cuts while the master stays small: the master MIP finish needs them (B17).
-    bounder = LPBounder(P, w, K, deadline=ctx.deadline, seed=ctx.highs_seed,
-                        max_groups=P.shape[0] if P.shape[0] <= ROW_CUT_ROWS else 512)
     t1 = time.perf_counter()
+    bounder = _Bounder(P, w, K, ctx)
     # A gap below 1e-6 is left to the exact finish: shakes would rarely close it.
     menu, figures = search_menu(P, w, K, ctx.rng, bounder, settle_gap=1e-6, deadline=ctx.deadline)
     lp = bounder.lp
@@ -197,6 +200,28 @@ def _root(P, w, K, ctx, stats):
         if best.offer(swap_search(P, w, np.sort(np.argpartition(-lp.y, K - 1)[:K]), deadline=ctx.deadline)[0]):
             stats["incumbent"] = "descent from the LP point"
     return best, lp
+
+
+class _Bounder(LPBounder):
+    """The root's LP bound, with one cut per row while the master stays small (the master MIP
+    finish needs them, B17) or the rows' cuts are sparse at the search's menu."""
+
+    def __init__(self, P, w, K, ctx):
+        super().__init__(P, w, K, deadline=ctx.deadline, seed=ctx.highs_seed)
+
+    def __call__(self, menu):
+        if self.lp is None:
+            n = self.P.shape[0]
+            sparse = n <= SPARSE_ROW_CUT_ROWS and _mean_cut_nnz(self.P, menu) <= SPARSE_CUT_NNZ
+            self.options["max_groups"] = n if n <= ROW_CUT_ROWS or sparse else 512
+        return super().__call__(menu)
+
+
+def _mean_cut_nnz(P, menu) -> float:
+    """Mean number of columns beating a row's value on ``menu``: a row cut's nonzeros there (B4)."""
+    level = rows.best_on(P, menu)
+    beats, = rows.map_reduce(P, lambda s, b: (np.count_nonzero(b > level[s][:, None]),))
+    return beats / P.shape[0]
 
 
 def _finish_master_mip(P, w, K, ctx, best, lp, keep, stats, highs):
