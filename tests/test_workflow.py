@@ -86,6 +86,19 @@ def test_hillstrom_chain(hillstrom):
         lazy = pd.read_parquet(d / "offers_parts").sort_values("id")
         np.testing.assert_array_equal(lazy["treatment"].astype(str), offers.sort_values("id")["treatment"])
         np.testing.assert_allclose(lazy["estimated_profit"], offers.sort_values("id")["estimated_profit"])
+        # Stage I fitted on a seeded sample, every row priced partition by partition.
+        (d / "train_parts").mkdir(exist_ok=True)
+        train = pd.read_csv(d / "train.csv")
+        train.iloc[:3000].to_parquet(d / "train_parts" / "a.parquet", index=False)
+        train.iloc[3000:].to_parquet(d / "train_parts" / "b.parquet", index=False)
+        done = ok("--workers", "1", "estimate", d / "train_parts", *experiment, "--sample", "4000",
+                  "-o", d / "profits_parts")
+        priced = pd.read_parquet(d / "profits_parts")
+        assert list(priced.columns) == ["id", "No E-Mail", "Mens E-Mail", "Womens E-Mail"] and len(priced) == 6000
+        assert sorted(priced["id"]) == sorted(train["id"]) and np.isfinite(priced.iloc[:, 1:].to_numpy()).all()
+        assert "fitted on" in done.stdout
+        fails = run("--workers", "1", "estimate", d / "train_parts", *experiment, "-o", d / "p2")
+        assert fails.returncode == 2 and "needs --sample" in fails.stderr
     done = ok("evaluate", d / "policy.joblib", d / "heldout.csv", "--json", d / "eval.json")
     report = json.loads((d / "eval.json").read_text())
     assert report["n"] == 6000 and len(report["lift_over_control"]["ci"]) == 2

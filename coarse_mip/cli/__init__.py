@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
     dask = ap.add_mutually_exclusive_group()
     dask.add_argument("--scheduler", metavar="ADDRESS",
-                      help="solve, curve, assign on a Dask cluster (tcp://host:8786): rows stay a Parquet dataset")
+                      help="estimate/solve/curve/assign on a Dask cluster (tcp://host:8786): rows stay in Parquet")
     dask.add_argument("--workers", type=int, metavar="N",
                       help="the same on a local Dask cluster of N worker processes (one thread each)")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -59,8 +59,8 @@ def _cluster(args):
     if args.scheduler is None and args.workers is None:
         yield
         return
-    if args.command not in ("solve", "curve", "assign"):
-        raise UserError(f"--scheduler / --workers apply to solve, curve and assign, not {args.command}")
+    if args.command not in ("estimate", "solve", "curve", "assign"):
+        raise UserError(f"--scheduler / --workers apply to estimate, solve, curve and assign, not {args.command}")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be >= 1, got {args.workers}")
     try:

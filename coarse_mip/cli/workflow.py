@@ -17,9 +17,10 @@ from .stage2 import format_curve, solver_arguments
 __all__ = ["add_commands"]
 
 
-def _experiment(args, *, treatment=None, outcome=None, covariates=None, need_outcome=True):
-    """(X, T, Y, weights, groups, ids) from the experiment file of ``args``."""
-    df = read_table(args.experiment)
+def _experiment(args, *, treatment=None, outcome=None, covariates=None, need_outcome=True, df=None):
+    """(X, T, Y, weights, groups, ids) from the experiment file of ``args`` (or from ``df``, rows
+    already read)."""
+    df = read_table(args.experiment) if df is None else df
     treatment = treatment or args.treatment
     outcome = outcome or args.outcome
     named = {"treatment": treatment, "outcome": outcome if need_outcome else None,
@@ -93,6 +94,8 @@ def _typed(policy, T: pd.Series):
 
 def _cmd_estimate(args) -> int:
     check_writable(args.out)
+    if getattr(args, "cluster", None) is not None:
+        return _estimate_at_scale(args)
     X, T, Y, weights, groups, ids = _experiment(args)
     policy = _typed(_policy(args), T)
     policy.estimate(X, T, Y, sample_weight=weights, groups=groups)
@@ -102,6 +105,38 @@ def _cmd_estimate(args) -> int:
     write_table(table, args.out)
     print(f"profits of {len(table)} individuals under {table.shape[1] - 1} treatments "
           f"(arms {list(policy.arms_)}): {args.out}")
+    return 0
+
+
+def _estimate_at_scale(args) -> int:
+    """``estimate`` on a Dask cluster: Stage I fitted on a seeded sample of ``--sample`` rows
+    brought into memory, then every row's profits computed and written partition by partition."""
+    if args.sample is None:
+        raise UserError("estimate with --scheduler / --workers needs --sample N: the rows Stage I is fitted on")
+    if not args.id_column:
+        raise UserError("--scheduler / --workers need --id-column (rows of a Parquet dataset have no global number)")
+    data = read_profit_rows(args.experiment)[0]
+    n = int(len(data))
+    fit_rows = data.sample(frac=min(1.0, 1.05 * args.sample / n), random_state=args.seed).compute()
+    args_fit = argparse.Namespace(**{**vars(args), "sample": min(args.sample, len(fit_rows))})
+    X, T, Y, weights, groups, _ = _experiment(args_fit, df=fit_rows.reset_index(drop=True))
+    policy = _typed(_policy(args), T)
+    policy.estimate(X, T, Y, sample_weight=weights, groups=groups)
+    covariates = list(X.columns)
+    incomplete = data[covariates].isna().any(axis=1)
+    n_bad = int(incomplete.sum().compute())
+    if n_bad:
+        if not args.dropna:
+            raise UserError(f"{n_bad} of {n} rows of {args.experiment} have missing covariate values; drop them "
+                            "with --dropna")
+        print(f"coarse-mip: dropped {n_bad} of {n} rows with missing covariates", file=sys.stderr)
+        data = data[~incomplete]
+    profits = policy.predict_profit(data[covariates])
+    profits.columns = [str(c) for c in profits.columns]
+    table = profits.assign(**{args.id_column: data[args.id_column]})[[args.id_column, *profits.columns]]
+    write_table(table, args.out)
+    print(f"profits of {n - n_bad} individuals under {len(profits.columns)} treatments (Stage I fitted on "
+          f"{len(X)} sampled rows, arms {list(policy.arms_)}): {args.out}")
     return 0
 
 
