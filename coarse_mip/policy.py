@@ -26,21 +26,27 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import rows
 from ._progress import counter
-from ._validation import as_frame, check_K, check_weights
+from ._validation import as_frame, check_int, check_K, check_weights
 from ._version import __version__
 from .api import solve
 from .constraints import Constraints
 from .evaluate import PolicyValue, dr_policy_value
 from .stage1 import ArmOutcomeEstimator, profit_matrix
+from .stage1.dml import DoseDMLEstimator
 from .stage1.dose import DoseResponseEstimator
 from .stage1.profit import INTERPOLATIONS
+from .stage1.select import Selection, select_estimator
 
 __all__ = ["CoarsePolicy", "PolicyScore", "ESTIMATORS"]
 
 logger = logging.getLogger(__name__)
 
-#: Stage I estimators: per-arm DRLearner, per-arm causal forest, one pooled dose model.
-ESTIMATORS = ("dr", "causal_forest", "dose")
+#: Stage I estimators: chosen by the data ("auto"), per-arm DRLearner, per-arm causal forest, one pooled
+#: model monotone in the dose, one pooled two-part model, LinearDML on the featurized dose.
+ESTIMATORS = ("auto", "dr", "causal_forest", "dose", "two_part", "dml")
+#: Larger experiments choose the estimator on a seeded sample of this many individuals.
+SELECTION_ROWS = 200_000
+_PER_ARM = ("dr", "causal_forest")
 
 
 class PolicyScore(NamedTuple):
@@ -113,17 +119,38 @@ class CoarsePolicy(BaseEstimator):
         responds, margin on spend (labels).
     treatment_cost : float or {treatment: cost}, optional
         Cost per individual of giving a treatment (its own cost for labels, e.g. an e-mail).
-    estimator : {"dr", "causal_forest", "dose"}, default="dr"
+    estimator : {"auto", "dr", "causal_forest", "dose", "two_part", "dml"}, default="auto"
         Stage I: EconML's DRLearner or CausalForestDML per arm (cross-fitted nuisances,
-        :class:`~coarse_mip.stage1.ArmOutcomeEstimator`), or one pooled model monotone in the
-        dose (:class:`~coarse_mip.stage1.dose.DoseResponseEstimator`, numeric doses; for many
-        arms, some rare).
+        :class:`~coarse_mip.stage1.ArmOutcomeEstimator`); one pooled model monotone in the
+        dose (``"dose"``, :class:`~coarse_mip.stage1.dose.DoseResponseEstimator`, numeric doses;
+        for many arms, some rare); the pooled two-part model ``P(Y != 0) E[Y | Y != 0]``
+        (``"two_part"``, zero-inflated outcomes such as sales or spend; doses or labels); EconML's
+        LinearDML on the dose featurized as (d, d²) (``"dml"``,
+        :class:`~coarse_mip.stage1.dml.DoseDMLEstimator`). ``"auto"`` fits every applicable
+        one (not the slow causal forest) on ``cv`` folds and keeps the smallest cross-fitted
+        doubly robust loss on incremental profit at the arms, together with the demand
+        interpolation (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
     interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
-        "auto": "quadratic" (least squares through the arms: it averages per-arm noise) for the
-        per-arm estimators with 3 arms or more, "linear" for the pooled dose model, whose curve
-        is already smooth and may jump between the control and the smallest dose (Thornton:
-        attendance 0.37 at no voucher, 0.65 at 10 cents), where a quadratic would smear it.
+        "auto" with ``estimator="auto"``: "quadratic" (least squares through the arms) or
+        "linear", whichever has the smaller DR loss. "auto" with a named estimator:
+        "quadratic" (it averages per-arm noise) for the per-arm estimators with 3 arms or
+        more, "linear" for the pooled models, whose curves are already smooth and may jump
+        between the control and the smallest dose (Thornton: attendance 0.37 at no voucher,
+        0.65 at 10 cents), where a quadratic would smear it.
+    menu_from : {"in_sample", "out_of_fold"}, default="in_sample"
+        Profits the menu is chosen on: the final Stage I fit's predictions for the training
+        individuals, or the cross-fitted ones of ``estimator="auto"`` (each individual
+        predicted by models that never saw them; ``profits_oof_``).
+    cv : int, default=3
+        Folds of ``estimator="auto"``.
+    calibrate : bool, default=True
+        With ``estimator="auto"``: shift every arm's estimated outcome towards the arm's doubly
+        robust (AIPW) mean over the training individuals (``arm_shift_``; the gap shrunk by its
+        standard error, positive-part James-Stein).
+        Pooled models shrink the effect of the dose towards zero; the shift removes that bias
+        of the population curve, which decides the best single treatment, without touching
+        who gains more than whom.
     constraints : Constraints, optional
         Side constraints of the menu choice (on the training individuals).
     method : str, default="exact"
@@ -142,8 +169,21 @@ class CoarsePolicy(BaseEstimator):
     candidates_ : tuple
         The treatments the menu was chosen from (profit matrix columns).
     estimator_ : fitted Stage I estimator
+    estimator_name_, interpolation_ : str
+        The Stage I estimator and demand interpolation used (chosen by the data with "auto").
+    selection_ : Selection or None
+        ``estimator="auto"``: every candidate's DR loss, its standard error against the best,
+        and its plug-in policy value.
     profits_ : DataFrame of shape (n, m)
         Estimated incremental profit of the training individuals.
+    profits_oof_ : DataFrame of shape (n, m) or None
+        ``estimator="auto"`` on at most ``SELECTION_ROWS`` individuals: their cross-fitted
+        profits.
+    arm_shift_ : ndarray of shape (n_arms,)
+        Added to the estimated outcome at each arm (zeros unless calibrated).
+    optimism_ : float or None
+        With ``profits_oof_``: the menu's in-sample estimated share of full personalization
+        minus its out-of-fold one (how much the in-sample fit flatters the menu).
     solution_ : Solution
         The chosen menu's certificate.
     menu_ : tuple
@@ -163,9 +203,9 @@ class CoarsePolicy(BaseEstimator):
     """
 
     def __init__(self, K=5, *, candidates=None, control=None, margin: float = 0.35, treatment_cost=None,
-                 estimator: str = "dr", interpolation: str = "auto", constraints: Constraints | None = None,
-                 method: str = "exact", time_limit: float | None = None, random_state: int = 0,
-                 progress: bool = True):
+                 estimator: str = "auto", interpolation: str = "auto", menu_from: str = "in_sample", cv: int = 3,
+                 calibrate: bool = True, constraints: Constraints | None = None, method: str = "exact",
+                 time_limit: float | None = None, random_state: int = 0, progress: bool = True):
         self.K = K
         self.candidates = candidates
         self.control = control
@@ -173,6 +213,9 @@ class CoarsePolicy(BaseEstimator):
         self.treatment_cost = treatment_cost
         self.estimator = estimator
         self.interpolation = interpolation
+        self.menu_from = menu_from
+        self.cv = cv
+        self.calibrate = calibrate
         self.constraints = constraints
         self.method = method
         self.time_limit = time_limit
@@ -206,13 +249,19 @@ class CoarsePolicy(BaseEstimator):
             self.estimate(X, T, Y, sample_weight=sample_weight, groups=groups)
             bar.update(1)
             self.solutions_ = {}
+            if self.menu_from == "out_of_fold" and self.profits_oof_ is None:
+                raise ValueError("menu_from='out_of_fold' needs estimator='auto' on at most "
+                                 f"{SELECTION_ROWS} individuals (the cross-fitted profits)")
+            menu_profits = self.profits_oof_ if self.menu_from == "out_of_fold" else self.profits_
             for K in Ks:
                 bar.set_postfix_str(f"menu for K={K}")
-                self.solutions_[K] = solve(self.profits_, K, self.method, weights=sw, constraints=self.constraints,
+                self.solutions_[K] = solve(menu_profits, K, self.method, weights=sw, constraints=self.constraints,
                                            time_limit=self.time_limit, seed=self.random_state)
                 bar.update(1)
         self.curve_ = _curve(self.solutions_, self.profits_, sw) if len(Ks) > 1 else None
         self.select(max(Ks))
+        self.optimism_ = None if self.profits_oof_ is None else _optimism(
+            self.profits_, self.profits_oof_, self._menu_cols, sw)
         logger.info("CoarsePolicy: menu %s, status %s, gap %.2e", self.menu_, self.solution_.status,
                     self.solution_.gap)
         return self
@@ -235,12 +284,27 @@ class CoarsePolicy(BaseEstimator):
         sw = None if sample_weight is None else check_weights(sample_weight, n, "sample_weight")
         self._arms = self._find_arms(T)
         self.arms_ = self._arms.values
-        extra = {"arms": self._arms.values} if self.estimator == "dose" else {}
-        self.estimator_ = self._stage1().fit(frame, self._arms.index(T), Y, sample_weight=sw, groups=groups, **extra)
+        self.candidates_ = self._find_candidates()
+        t = self._arms.index(T)
+        self.selection_, self.profits_oof_ = None, None
+        names = self._auto_candidates(t, Y) if self.estimator == "auto" else [self.estimator]
+        if len(names) > 1:
+            self.selection_ = self._select(names, frame, t, Y, sw, groups)
+            self.estimator_name_, self.interpolation_ = _smoothest(self.selection_.table)
+        else:
+            self.estimator_name_, self.interpolation_ = names[0], self._default_interpolation(names[0])
+        self.estimator_ = self._stage1(self.estimator_name_).fit(frame, t, Y, sample_weight=sw, groups=groups,
+                                                                 **self._fit_extra(self.estimator_name_))
         self.feature_names_in_ = self.estimator_.feature_names_in_
         self.n_features_in_ = len(self.feature_names_in_)
-        self.candidates_ = self._find_candidates()
+        self.arm_shift_ = np.zeros(len(self.arms_))
+        if self.selection_ is not None and self.calibrate:
+            self.arm_shift_ = self._arm_shift(frame, sw)
         self.profits_ = self.predict_profit(frame)
+        if self.selection_ is not None and self.selection_.n == n:
+            oof = self._price(self.selection_.out_of_fold[self.estimator_name_] + self.arm_shift_, self.candidates_,
+                              self.interpolation_)
+            self.profits_oof_ = pd.DataFrame(oof - oof[:, :1], columns=list(self.candidates_))
         return self
 
     def select(self, K: int) -> "CoarsePolicy":
@@ -266,6 +330,11 @@ class CoarsePolicy(BaseEstimator):
             return X.map_partitions(_profit_part, rows.as_delayed(self), meta=meta)
         levels = self._levels(X, self.candidates_)
         return pd.DataFrame(levels - levels[:, :1], columns=list(self.candidates_))
+
+    def predict_outcome(self, X) -> np.ndarray:
+        """Estimated expected outcome of each individual under every experimental arm (``arms_``), (n, n_arms)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X) + self.arm_shift_
 
     def predict(self, X) -> np.ndarray:
         """The offered treatment for each individual: the menu's best by estimated profit, (n,).
@@ -347,6 +416,9 @@ class CoarsePolicy(BaseEstimator):
         Ks = sorted({check_K(k) for k in Ks})
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
+        if self.menu_from not in ("in_sample", "out_of_fold"):
+            raise ValueError(f"menu_from must be 'in_sample' or 'out_of_fold', got {self.menu_from!r}")
+        check_int(self.cv, "cv", 2)
         if self.interpolation != "auto" and self.interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be 'auto' or one of {INTERPOLATIONS}, got {self.interpolation!r}")
         if isinstance(self.margin, bool) or not isinstance(self.margin, numbers.Real) or not np.isfinite(self.margin):
@@ -365,12 +437,12 @@ class CoarsePolicy(BaseEstimator):
             if control not in doses or doses.min() != control or control != 0.0:
                 raise ValueError(f"numeric doses need the control at 0 and no dose below it; got control {control!r} "
                                  f"and doses from {doses.min()!r}")
-            if self.estimator != "dose" and doses.size > 12:
+            if self.estimator in _PER_ARM and doses.size > 12:
                 logger.warning("%d distinct doses: one model per arm may be thin; estimator='dose' pools them",
                                doses.size)
             return _Arms(tuple(float(d) for d in doses), True)
-        if self.estimator == "dose":
-            raise ValueError("estimator='dose' needs numeric doses; T holds labels")
+        if self.estimator in ("dose", "dml"):
+            raise ValueError(f"estimator={self.estimator!r} needs numeric doses; T holds labels")
         labels = list(pd.unique(T))
         if self.control is None:
             raise ValueError(f"labelled treatments need control= (one of {sorted(map(str, labels))})")
@@ -394,10 +466,55 @@ class CoarsePolicy(BaseEstimator):
             raise ValueError(f"candidates {unknown} are not treatments of the experiment ({list(arms)})")
         return (arms[0], *[c for c in cand if c != arms[0]])
 
-    def _stage1(self):
-        if self.estimator == "dose":
+    def _stage1(self, name: str):
+        if name == "dose":
             return DoseResponseEstimator(random_state=self.random_state)
-        return ArmOutcomeEstimator(learner=self.estimator, random_state=self.random_state)
+        if name == "two_part":
+            return DoseResponseEstimator(monotone=None, two_part=True, random_state=self.random_state)
+        if name == "dml":
+            return DoseDMLEstimator(random_state=self.random_state)
+        return ArmOutcomeEstimator(learner=name, random_state=self.random_state)
+
+    def _fit_extra(self, name: str) -> dict:
+        return {} if name in _PER_ARM else {"arms": self._arms.values}
+
+    def _auto_candidates(self, t: np.ndarray, Y: np.ndarray) -> list[str]:
+        """The estimators "auto" compares: the per-arm DRLearner when every arm has 10 individuals per
+        fold, the pooled models that fit the treatment (doses or labels) and the outcome (zeros)."""
+        names = []
+        if np.bincount(t).min() >= 10 * self.cv:
+            names.append("dr")
+        if self._arms.dose:
+            names += ["dose", "dml"]
+        nonzero = np.mean(Y != 0)
+        if 0.0 < nonzero < 1.0:
+            names.append("two_part")
+        if not self._arms.dose and not names:
+            names.append("dr")       # its own error names the thin arm
+        return names
+
+    def _select(self, names: list[str], frame: pd.DataFrame, t: np.ndarray, Y: np.ndarray, sw, groups) -> Selection:
+        """The DR-loss ranking of ``names`` (x interpolations), on a seeded sample of SELECTION_ROWS if larger."""
+        rows = np.arange(len(t))
+        if len(t) > SELECTION_ROWS:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(len(t), SELECTION_ROWS, replace=False))
+        variants = [None]
+        if self._arms.dose:
+            variants = ["quadratic", "linear"] if self.interpolation == "auto" else [self.interpolation]
+            if len(self._arms.values) < 3:
+                variants = ["linear"]
+
+        def price(outcome: np.ndarray, variant):
+            return self._price(outcome, self._arms.values, variant or "linear")
+
+        selection = select_estimator({k: self._stage1(k) for k in names}, frame.iloc[rows], t[rows], Y[rows],
+                                     price=price, variants=variants, cv=self.cv, random_state=self.random_state,
+                                     sample_weight=None if sw is None else sw[rows],
+                                     groups=None if groups is None else np.asarray(groups)[rows],
+                                     fit_params={k: self._fit_extra(k) for k in names})
+        self._selection_rows = rows
+        logger.info("Stage I chosen by cross-fitted DR loss:\n%s", selection.table.to_string())
+        return selection
 
     def _cost(self, values) -> np.ndarray:
         cost = self.treatment_cost
@@ -410,18 +527,39 @@ class CoarsePolicy(BaseEstimator):
 
     def _levels(self, X, values) -> np.ndarray:
         """Estimated profit levels (not incremental) of ``values`` (candidates or arms), (n, len)."""
-        outcome = self.estimator_.predict(X)               # (n, n_arms)
+        return self._price(self.predict_outcome(X), values, self._interpolation())
+
+    def _arm_shift(self, frame: pd.DataFrame, sw) -> np.ndarray:
+        """AIPW mean minus the final fit's mean outcome at each arm, over the selection's individuals,
+        shrunk by its noise: ``d * max(0, 1 - se^2 / d^2)`` (positive-part James-Stein), so an arm given
+        to a handful of people (Thornton: 2) is not moved by their luck."""
+        sel = self.selection_
+        rows = self._selection_rows
+        w = np.ones(sel.n) if sw is None else sw[rows]
+        w = w / w.sum()
+        diff = sel.outcome_scores - self.estimator_.predict(frame.iloc[rows])
+        shift = w @ diff
+        var = (w @ (diff - shift) ** 2) * (w @ w)           # variance of a weighted mean
+        return shift * np.maximum(0.0, 1.0 - var / np.maximum(shift ** 2, 1e-300))
+
+    def _price(self, outcome: np.ndarray, values, method: str | None) -> np.ndarray:
+        """Profit levels of ``values`` from outcomes at the arms (n, n_arms), demand between doses by ``method``."""
         if self._arms.dose:
             cost = dict(zip(values, self._cost(values), strict=True))
             return profit_matrix(outcome, self._arms.values, list(values), margin=self.margin, cost=cost,
-                                 method=self._interpolation(), incremental=False, labels="float").to_numpy()
+                                 method=method, incremental=False, labels="float").to_numpy()
         cols = [self._arms.values.index(v) for v in values]
         return self.margin * outcome[:, cols] - self._cost(values)[None, :]
 
-    def _interpolation(self) -> str:
+    def _interpolation(self) -> str | None:
+        return self.interpolation_ if self._arms.dose else None
+
+    def _default_interpolation(self, name: str) -> str | None:
+        if not self._arms.dose:
+            return None
         if self.interpolation != "auto":
             return self.interpolation if len(self._arms.values) >= 3 or self.interpolation != "quadratic" else "linear"
-        return "quadratic" if self.estimator != "dose" and len(self._arms.values) >= 3 else "linear"
+        return "quadratic" if name in _PER_ARM and len(self._arms.values) >= 3 else "linear"
 
     def _realized(self, t: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Realized profit of each held-out individual under the arm they received (an unseen
@@ -453,6 +591,34 @@ def _curve(solutions: dict, profits: pd.DataFrame, weights) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table.attrs["full_personalization"] = full
     return table
+
+
+def _smoothest(table: pd.DataFrame) -> tuple:
+    """The best estimator with its smoothest demand within one standard error of the best loss.
+
+    The DR loss is measured at the arms, where linear interpolation is exact and a quadratic
+    through the arms smooths; between the arms, where most candidates lie, the smoother curve
+    moves a customer's estimated best discount less with noise. So, Breiman's one-standard-
+    error rule: the quadratic unless the linear is better by more than the standard error of
+    their difference."""
+    best = table.iloc[0]
+    rows = table[table["estimator"] == best["estimator"]]
+    quadratic = rows[rows["variant"] == "quadratic"]
+    if len(quadratic) and quadratic["dr_loss"].iloc[0] - best["dr_loss"] <= quadratic["dr_loss_se"].iloc[0]:
+        return best["estimator"], "quadratic"
+    return best["estimator"], best["variant"]
+
+
+def _optimism(in_sample: pd.DataFrame, out_of_fold: pd.DataFrame, menu: np.ndarray, weights) -> float:
+    """The menu's estimated share of full personalization in sample minus out of fold (each row at its
+    estimated best offered column)."""
+    w = np.ones(len(in_sample)) if weights is None else np.asarray(weights)
+
+    def share(P: np.ndarray) -> float:
+        full = w @ P.max(axis=1)
+        return float(w @ P[:, menu].max(axis=1) / full) if full > 0 else np.nan
+
+    return share(in_sample.to_numpy()) - share(out_of_fold.to_numpy())
 
 
 def _release(version: str) -> tuple:

@@ -43,7 +43,8 @@ import pandas as pd
 from . import evaluate
 from ._validation import check_K
 from .api import solve
-from .stage1 import DEFAULT_ARMS, INTERPOLATIONS, ArmOutcomeEstimator, Experiment, profit_matrix, simulate_promotions
+from .policy import CoarsePolicy
+from .stage1 import DEFAULT_ARMS, Experiment, profit_matrix, simulate_promotions
 
 __all__ = ["POLICIES", "run_study", "format_study", "plot_study"]
 
@@ -53,8 +54,9 @@ logger = logging.getLogger("coarse_mip")
 POLICIES = ("exact", "lloyd", "kmeans_X", "kmeans_effects", "arms", "grid", "best_single", "full")
 
 
-def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int = 0,
-              interpolation: str = "quadratic", grid_step: float = 0.01, coarse_step: float = 0.03,
+def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int = 0, estimator: str = "auto",
+              interpolation: str = "auto", menu_from: str = "in_sample", grid_step: float = 0.01,
+              coarse_step: float = 0.03,
               time_limit: float | None = 60.0) -> pd.DataFrame:
     """Run the study: every policy for K = 1..K_max, scored in and out of sample.
 
@@ -69,8 +71,13 @@ def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int =
         Largest number of treatments.
     seed : int, default=0
         Seed of the simulated customers, the estimator, Lloyd and k-means.
-    interpolation : {"quadratic", "pchip", "linear"}, default="quadratic"
-        Demand between the arms (:func:`coarse_mip.stage1.profit_matrix`).
+    estimator : str, default="auto"
+        Stage I, as :class:`~coarse_mip.CoarsePolicy` (``"auto"``: chosen by the cross-fitted
+        DR loss; ``"dr"`` with ``interpolation="quadratic"`` is the study before that).
+    interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
+        Demand between the arms (:func:`coarse_mip.stage1.profit_matrix`), as CoarsePolicy.
+    menu_from : {"in_sample", "out_of_fold"}, default="in_sample"
+        Profits every menu and baseline is built on (as CoarsePolicy).
     grid_step : float, default=0.01
         Spacing of the candidate discounts, 0..30 %.
     coarse_step : float, default=0.03
@@ -100,8 +107,6 @@ def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int =
     (``menu_share``); quadratic demand and 50,000+ training customers remove that loss.
     """
     K_max = check_K(K_max)
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     n_test = n if n_test is None else n_test
     for name, value in (("n", n), ("n_test", n_test)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 50:
@@ -120,15 +125,22 @@ def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int =
     both = simulate_promotions(n + n_test, arms=arms, seed=seed)
     train, test = both.subset(np.arange(n)), both.subset(np.arange(n, n + n_test))
 
-    est = ArmOutcomeEstimator(random_state=seed).fit(train.X, train.T, train.sales)
-    P_train = profit_matrix(est.predict(train.X), train.arms, grid, margin=train.margin, method=interpolation)
-    S_test = est.predict(test.X)
-    P_test = profit_matrix(S_test, test.arms, grid, margin=test.margin, method=interpolation).to_numpy()
+    # Stage I exactly as users run it: CoarsePolicy.estimate, its estimator and pricing.
+    pol = CoarsePolicy(K=1, candidates=grid, margin=train.margin, estimator=estimator, interpolation=interpolation,
+                          menu_from=menu_from, random_state=seed, progress=False)
+    pol.estimate(train.X, train.arms[train.T], train.sales)
+    if menu_from == "out_of_fold" and pol.profits_oof_ is None:
+        raise ValueError("menu_from='out_of_fold' needs estimator='auto' (the cross-fitted profits)")
+    labels = [f"{round(100 * g)}%" for g in grid]
+    P_train = (pol.profits_oof_ if menu_from == "out_of_fold" else pol.profits_).set_axis(labels, axis=1)
+    S_test = pol.predict_outcome(test.X)
+    P_test = pol.predict_profit(test.X).to_numpy()
     mu_test = profit_matrix(S_test, test.arms, test.arms, margin=test.margin, incremental=False).to_numpy()
     truth = test.true_profit(grid)
-    stage1 = _stage1_accuracy(est, S_test, test)
-    logger.info("study: Stage I fitted in %.1f s; held-out per-arm profit RMSE %.3f (constant per arm %.3f)",
-                stage1["fit_s"], stage1["rmse_profit"], stage1["rmse_constant"])
+    stage1 = _stage1_accuracy(pol, S_test, test)
+    logger.info("study: Stage I (%s, %s demand) fitted in %.1f s; held-out per-arm profit RMSE %.3f (constant per arm "
+                "%.3f)", pol.estimator_name_, pol.interpolation_, stage1["fit_s"], stage1["rmse_profit"],
+                stage1["rmse_constant"])
 
     rows = []
     for K in range(1, K_max + 1):
@@ -148,7 +160,9 @@ def run_study(n: int, *, n_test: int | None = None, K_max: int = 10, seed: int =
                          "seconds": sol.runtime_s if sol is not None else np.nan})
         logger.info("study: K=%d done at %.1f s", K, time.perf_counter() - t0)
     table = pd.DataFrame(rows)
-    table.attrs.update(n=n, n_test=n_test, seed=seed, interpolation=interpolation, m=grid.size,
+    table.attrs.update(n=n, n_test=n_test, seed=seed, estimator=pol.estimator_name_,
+                       interpolation=pol.interpolation_, menu_from=menu_from, m=grid.size,
+                       selection=None if pol.selection_ is None else pol.selection_.table,
                        coarse_grid=P_train.columns[coarse_cols].tolist(), stage1=stage1,
                        full_estimated=float(P_train.to_numpy().max(axis=1).mean()),
                        full_true=float(truth.max(axis=1).mean()), seconds=time.perf_counter() - t0)
@@ -191,11 +205,14 @@ def _dr_columns(policy: evaluate.Policy, assignment: np.ndarray, arm_cols: np.nd
     return {"dr_value": v.value, "dr_lo": v.ci[0], "dr_hi": v.ci[1]}
 
 
-def _stage1_accuracy(est: ArmOutcomeEstimator, S_test: np.ndarray, test: Experiment) -> dict:
-    """Fit seconds and held-out RMSE of the per-arm incremental profit (non-control arms)."""
+def _stage1_accuracy(policy: CoarsePolicy, S_test: np.ndarray, test: Experiment) -> dict:
+    """Stage I seconds (selection and final fit) and held-out RMSE of the per-arm incremental profit."""
     true_P = test.true_profit(test.arms)[:, 1:]
     est_P = profit_matrix(S_test, test.arms, test.arms, margin=test.margin).to_numpy()[:, 1:]
-    return {"fit_s": est.fit_time_, "rmse_profit": float(np.sqrt(np.mean((est_P - true_P) ** 2))),
+    selection_s = 0.0 if policy.selection_ is None else float(policy.selection_.table["fit_s"].groupby(
+        policy.selection_.table["estimator"]).first().sum() * policy.cv)
+    return {"fit_s": policy.estimator_.fit_time_ + selection_s,
+            "rmse_profit": float(np.sqrt(np.mean((est_P - true_P) ** 2))),
             "rmse_constant": float(np.sqrt(np.mean((true_P - true_P.mean(axis=0)) ** 2)))}
 
 
@@ -229,8 +246,10 @@ def format_study(table: pd.DataFrame) -> str:
         f"Promotions simulator: {a['n']:,} training customers (Stage I and every menu), {a['n_test']:,} held-out "
         f"customers, {a['m']} candidate discounts 0-30 %, {a['interpolation']} demand between the "
         f"{len(DEFAULT_ARMS)} arms, seed {a['seed']}.",
-        f"Stage I (DRLearner): fit {s1['fit_s']:.1f} s; held-out RMSE of the per-arm incremental profit "
-        f"{s1['rmse_profit']:.3f} (a constant per arm: {s1['rmse_constant']:.3f}).",
+        f"Stage I ({a['estimator']}, menus on {a['menu_from'].replace('_', '-')} profits): {s1['fit_s']:.1f} s; "
+        f"held-out RMSE of the per-arm incremental profit {s1['rmse_profit']:.3f} (a constant per arm: "
+        f"{s1['rmse_constant']:.3f}).",
+        *_selection_lines(a.get("selection")),
         f"Per customer: estimated full personalization {a['full_estimated']:.3f} (training), "
         f"true full personalization {a['full_true']:.3f} (held-out).",
         "",
@@ -253,6 +272,16 @@ def format_study(table: pd.DataFrame) -> str:
         exact.to_string(index=False, formatters={"gap": "{:.1e}".format, "seconds": "{:.2f}".format,
                                                  "true_share": "{:.1%}".format, "menu_share": "{:.1%}".format}),
     ])
+
+
+def _selection_lines(selection: pd.DataFrame | None) -> list[str]:
+    """The Stage I candidates ranked by their cross-fitted DR loss (training customers only)."""
+    if selection is None:
+        return []
+    show = selection[["dr_loss", "dr_loss_se", "policy_value"]]
+    return ["Stage I chosen by cross-fitted DR loss on incremental profit at the arms (training customers; "
+            "se: of the difference to the best; policy_value: DR value of everyone at their estimated best arm):",
+            show.to_string(float_format=lambda v: f"{v:.4g}")]
 
 
 def _losses(table: pd.DataFrame) -> str:

@@ -28,7 +28,7 @@ def fitted(experiment, one_thread):
 
 def test_sklearn_conventions(fitted):
     params = fitted.get_params()
-    assert params["K"] == range(1, 4) and params["estimator"] == "dr"
+    assert params["K"] == range(1, 4) and params["estimator"] == "auto"
     copy = clone(fitted)
     assert not hasattr(copy, "menu_") and np.array_equal(copy.get_params()["candidates"], params["candidates"])
     copy.set_params(K=2, method="heuristic")

@@ -73,7 +73,7 @@ def test_format_and_plot(table, tmp_path):
     (dict(n=10), "n must be an integer >= 50"),
     (dict(n_test=5), "n_test must be"),
     (dict(K_max=0), "K must be >= 1"),
-    (dict(interpolation="cubic"), "interpolation must be one of"),
+    (dict(interpolation="cubic"), "interpolation must be"),
     (dict(coarse_step=0.07), "coarse_step=0.07 must divide"),
     (dict(coarse_step=0.015), "multiple of grid_step"),
     (dict(grid_step=0.03), "must divide the arms"),

@@ -154,6 +154,10 @@ def _cmd_fit(args) -> int:
     if policy.curve_ is not None:
         print(format_curve(policy.curve_))
     sol = policy.solution_
+    if policy.selection_ is not None:
+        print(f"Stage I: {policy.estimator_name_} ({policy.interpolation_ or 'labels'}), the smallest cross-fitted DR "
+              "loss of:\n" + policy.selection_.table[["dr_loss", "dr_loss_se", "policy_value"]].to_string(
+                  float_format=lambda v: f"{v:.4g}"))
     print(f"menu {list(policy.menu_)}  status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}"
           f"  gap {sol.gap:.3g}")
     joblib.dump(policy, args.out)
@@ -313,10 +317,12 @@ def add_commands(sub) -> None:
                        help="cost per individual of a treatment, repeatable")
         p.add_argument("--grid", type=parse_grid, metavar="START:STOP:STEP",
                        help="candidate doses (default: the experiment's arms)")
-        p.add_argument("--estimator", choices=ESTIMATORS, default="dr",
-                       help="Stage I: per-arm DRLearner (dr), causal forest, or one model monotone in the dose")
+        p.add_argument("--estimator", choices=ESTIMATORS, default="auto",
+                       help="Stage I (default auto: the smallest cross-fitted doubly robust loss among the per-arm "
+                            "DRLearner, the pooled dose, two-part and LinearDML models); or one of them by name")
         p.add_argument("--interpolation", choices=("auto", *INTERPOLATIONS), default="auto",
-                       help="demand between the arms for doses (auto: quadratic per arm, linear for --estimator dose)")
+                       help="demand between the arms for doses (auto: chosen with --estimator auto; else quadratic "
+                            "per arm, linear for the pooled models)")
         p.add_argument("--groups", metavar="COLUMN", help="clusters (e.g. villages) kept whole in cross-fitting folds")
         p.add_argument("--weights", metavar="COLUMN", help="individual weights")
         p.add_argument("--id-column", metavar="COLUMN", help="individual ids (kept in outputs)")

@@ -1,0 +1,154 @@
+"""Stage I chosen by the data: pooled estimators, the cross-fitted DR criterion, honest menus."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+
+import coarse_mip as cm
+from coarse_mip.stage1 import simulate_promotions
+from coarse_mip.stage1.dml import DoseDMLEstimator
+from coarse_mip.stage1.dose import DoseResponseEstimator
+from coarse_mip.stage1.select import dr_scores, folds, select_estimator
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+class ArmMeans(BaseEstimator):
+    """Every individual predicted at the arm's mean outcome: no personalization at all."""
+
+    def fit(self, X, T, y, sample_weight=None):
+        self.means_ = np.array([y[T == k].mean() for k in range(T.max() + 1)])
+        return self
+
+    def predict(self, X):
+        return np.tile(self.means_, (len(X), 1))
+
+
+class Noisy(BaseEstimator):
+    """A good estimator's predictions plus seeded noise: worse by construction."""
+
+    def __init__(self, scale=5.0):
+        self.scale = scale
+
+    def fit(self, X, T, y, sample_weight=None, arms=None):
+        self.inner_ = DoseResponseEstimator(monotone=None, two_part=True).fit(X, T, y, arms=arms)
+        return self
+
+    def predict(self, X):
+        P = self.inner_.predict(X)
+        return P + np.random.default_rng(len(X)).normal(scale=self.scale, size=P.shape)
+
+
+@pytest.fixture(scope="module")
+def exp():
+    return simulate_promotions(6000, seed=3)
+
+
+def _price(exp):
+    def price(outcome, variant):
+        return outcome * (exp.margin - exp.arms)[None, :]
+    return price
+
+
+def _true_error(exp, outcome):
+    """Mean over customers of the summed squared error of incremental profit at the arms (the truth)."""
+    P = _price(exp)(outcome, None)
+    P = P - P[:, :1]
+    return float(((P - exp.true_profit(exp.arms))[:, 1:] ** 2).sum(axis=1).mean())
+
+
+def test_dr_scores_are_unbiased_for_arm_means(exp):
+    G = dr_scores(exp.X, exp.T, exp.sales, len(exp.arms), folds(exp.n, 3, 0))
+    truth = exp.expected_sales(exp.arms).mean(axis=0)
+    se = G.std(axis=0) / np.sqrt(exp.n)
+    assert np.all(np.abs(G.mean(axis=0) - truth) < 4 * se)
+
+
+@pytest.mark.parametrize("bad", [ArmMeans(), Noisy()])
+def test_criterion_ranks_estimators_as_the_truth_does(exp, bad):
+    good = DoseResponseEstimator(monotone=None, two_part=True)
+    sel = select_estimator({"good": good, "bad": bad}, exp.X, exp.T, exp.sales, price=_price(exp), cv=3,
+                           random_state=0, fit_params={"good": {"arms": exp.arms},
+                                                       "bad": {"arms": exp.arms} if isinstance(bad, Noisy) else {}})
+    truth = {k: _true_error(exp, sel.out_of_fold[k]) for k in ("good", "bad")}
+    assert truth["good"] < truth["bad"]                 # the simulator says which is better ...
+    assert sel.best == ("good", None)                  # ... and the data-only criterion agrees
+    assert list(sel.table.index) == ["good", "bad"] and sel.table.loc["good", "dr_loss_se"] == 0
+    assert sel.out_of_fold["good"].shape == (exp.n, len(exp.arms)) and sel.n == exp.n
+
+
+def test_criterion_is_deterministic(exp):
+    kw = dict(price=_price(exp), cv=2, random_state=5, fit_params={"d": {"arms": exp.arms}})
+    a = select_estimator({"d": DoseResponseEstimator()}, exp.X, exp.T, exp.sales, **kw)
+    b = select_estimator({"d": DoseResponseEstimator()}, exp.X, exp.T, exp.sales, **kw)
+    same = ["dr_loss", "dr_loss_se", "policy_value"]
+    assert a.table[same].equals(b.table[same]) and np.array_equal(a.scores, b.scores)
+
+
+def test_two_part_and_labels():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 3))
+    T = rng.integers(3, size=3000)
+    buy = rng.random(3000) < 0.2 + 0.2 * (T == 1) * (X[:, 0] > 0) + 0.1 * (T == 2)
+    y = buy * np.exp(2 + 0.3 * X[:, 1])
+    labels = np.array(["no", "a", "b"], dtype=object)
+    est = DoseResponseEstimator(monotone=None, two_part=True).fit(X, T, y, arms=labels)
+    mu = est.predict(X)
+    assert mu.shape == (3000, 3) and (mu >= 0).all() and est.nonzero_model_ is not None
+    lift = mu[:, 1] - mu[:, 0]
+    assert lift[X[:, 0] > 0.5].mean() > lift[X[:, 0] < -0.5].mean() + 0.5   # the effect lives where x0 > 0
+    with pytest.raises(ValueError, match="zero and non-zero"):
+        DoseResponseEstimator(two_part=True).fit(X, T, y + 1.0, arms=[0.0, 1.0, 2.0])
+
+
+def test_dml_recovers_a_quadratic_dose_response():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4000, 2))
+    arms = np.array([0.0, 0.1, 0.2, 0.3])
+    T = rng.integers(4, size=4000)
+    d = arms[T]
+    y = 1 + X[:, 0] + (3 + 2 * X[:, 1]) * d - 5 * d ** 2 + rng.normal(scale=0.5, size=4000)
+    mu = DoseDMLEstimator(random_state=0).fit(X, T, y, arms=arms).predict(X)
+    true_effect = (3 + 2 * X[:, 1])[:, None] * arms - 5 * arms ** 2
+    assert np.abs((mu - mu[:, :1]) - true_effect).mean() < 0.05
+    with pytest.raises(ValueError, match="numeric doses from the control"):
+        DoseDMLEstimator().fit(X, T, y, arms=[0.1, 0.2, 0.3, 0.4])
+
+
+def test_policy_auto_chooses_by_the_criterion_and_reports_optimism(exp):
+    grid = np.arange(0, 31, 3) / 100
+    pol = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False)
+    pol.fit(exp.X, exp.arms[exp.T], exp.sales)
+    table = pol.selection_.table
+    assert set(table["estimator"]) == {"dr", "dose", "dml", "two_part"} and len(table) == 8
+    best = table.iloc[0]
+    assert pol.selection_.best == (best["estimator"], best["variant"]) and pol.estimator_name_ == best["estimator"]
+    quad = table[(table["estimator"] == best["estimator"]) & (table["variant"] == "quadratic")].iloc[0]
+    within = quad["dr_loss"] - best["dr_loss"] <= quad["dr_loss_se"]     # the one-standard-error rule
+    assert pol.interpolation_ == ("quadratic" if within else best["variant"])
+    assert pol.profits_oof_.shape == pol.profits_.shape and np.isfinite(pol.optimism_)
+    oof = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False, menu_from="out_of_fold")
+    oof.fit(exp.X, exp.arms[exp.T], exp.sales)
+    best_oof = cm.solve(oof.profits_oof_, 2)
+    assert oof.solution_.objective == pytest.approx(best_oof.objective)
+    with pytest.raises(ValueError, match="menu_from='out_of_fold' needs"):
+        cm.CoarsePolicy(K=2, estimator="dose", menu_from="out_of_fold", progress=False).fit(
+            exp.X, exp.arms[exp.T], exp.sales)
+    with pytest.raises(ValueError, match="menu_from must be"):
+        cm.CoarsePolicy(menu_from="oof", progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)
+
+
+def test_calibration_matches_the_aipw_arm_means(exp):
+    pol = cm.CoarsePolicy(K=1, estimator="auto", random_state=0, progress=False).estimate(exp.X, exp.arms[exp.T],
+                                                                                        exp.sales)
+    gap = pol.selection_.outcome_scores - pol.estimator_.predict(exp.X)
+    d, se = gap.mean(axis=0), gap.std(axis=0) / np.sqrt(exp.n)
+    assert np.allclose(pol.arm_shift_, d * np.maximum(0, 1 - se ** 2 / d ** 2))     # the gap, shrunk by its noise
+    assert np.allclose(pol.predict_outcome(exp.X).mean(axis=0), pol.estimator_.predict(exp.X).mean(axis=0)
+                       + pol.arm_shift_)
+    assert np.all(np.abs(pol.arm_shift_) <= np.abs(d))
+    plain = cm.CoarsePolicy(K=1, estimator="auto", calibrate=False, random_state=0, progress=False).estimate(
+        exp.X, exp.arms[exp.T], exp.sales)
+    assert not plain.arm_shift_.any() and np.allclose(plain.predict_outcome(exp.X), plain.estimator_.predict(exp.X))
+    named = cm.CoarsePolicy(K=1, estimator="dose", progress=False).estimate(exp.X, exp.arms[exp.T], exp.sales)
+    assert named.selection_ is None and named.profits_oof_ is None and not named.arm_shift_.any()
