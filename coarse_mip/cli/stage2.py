@@ -18,7 +18,7 @@ from .files import UserError, check_writable, read_constraints, read_profit_rows
 
 __all__ = ["add_commands"]
 
-#: Training customers of ``coarse-mip demo`` (as many held out): about 145 s on one core (Stage I chosen by the data: 63 s).
+#: Training customers of ``coarse-mip demo`` (as many held out): about 145 s on one core.
 DEMO_N = 100_000
 
 
