@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import coarse_mip as cm
 from coarse_mip.datasets import synthetic_profits
 from coarse_mip.engines import out_of_core
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -148,3 +150,20 @@ def test_cli_on_a_local_cluster(tmp_path):
     np.testing.assert_array_equal(got.treatment.astype(str), np.array(frame.columns[:5])[sol.assignment])
     assert main(["--workers", "1", "demo"]) == 2
     assert main(["--workers", "1", "solve", str(tmp_path / "missing"), "-K", "2"]) == 2
+
+
+def test_progress_bars_go_to_stderr(client, monkeypatch, capsys):
+    monkeypatch.setenv("COARSE_MIP_PROGRESS", "1")
+    monkeypatch.setattr(out_of_core, "GATHER_BYTES", 0)
+    monkeypatch.setattr(out_of_core, "SAMPLE_ROWS", 500)
+    P = synthetic_profits(4_000, 6, "smooth", seed=2)
+    sol = cm.solve(da.from_array(P, chunks=(1_000, 6)), 2, "heuristic")
+    out, err = capsys.readouterr()
+    assert out == "" and "100% Completed" in err                      # distributed's text bar, per pass
+    assert sol.objective == pytest.approx(cm.solve(P, 2, "heuristic").objective)
+    # No Client (the local threaded scheduler): dask.diagnostics' bar instead.
+    with dask.config.set(scheduler="threads"), \
+            mock.patch("distributed.get_client", side_effect=ValueError("No global client found")):
+        cm.solve(da.from_array(P, chunks=(1_000, 6)), 2, "heuristic")
+    out, err = capsys.readouterr()
+    assert out == "" and "Completed" in err

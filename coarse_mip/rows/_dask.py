@@ -5,19 +5,25 @@ A pass is one task per chunk on whatever scheduler is active (threads by default
 at the same global row offsets as the numpy backend (so sums combine in the same order), runs
 ``fn`` on each and combines them; the client combines the chunks' outputs in chunk order. The
 pass's function is one key of the graph, so a cluster ships it to each worker once. Dask
-retries the tasks of a lost worker (they are pure); a pass that still fails raises.
+retries the tasks of a lost worker (they are pure); a pass that still fails raises. With
+progress on (:mod:`coarse_mip._progress`: ``--progress`` or ``COARSE_MIP_PROGRESS=1``, or a
+terminal when asked), each pass shows Dask's own progress bar on stderr: ``distributed``'s
+when a Client is active, else ``dask.diagnostics.ProgressBar``.
 
 Dask is imported only when a Dask array arrives (the ``distributed`` extra).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import uuid
 import warnings
 from typing import Callable
 
 import numpy as np
 
+from .._progress import progress_enabled
 from ._backend import combine
 
 __all__ = ["DASK", "DaskRows", "as_delayed"]
@@ -50,8 +56,8 @@ class DaskRows:
             # The pass's function carries the row-length arrays it reads (weights, levels, group
             # sums): a large graph by design, sent once per pass.
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-            parts = dask.compute(*[task(fn_key, reducers, start, rows, chunk, dask_key_name=f"rows-pass-{uid}-{i}")
-                                   for i, (start, chunk) in enumerate(chunks)])
+            parts = _compute([task(fn_key, reducers, start, rows, chunk, dask_key_name=f"rows-pass-{uid}-{i}")
+                              for i, (start, chunk) in enumerate(chunks)])
         return tuple(combine(r, [part[k] for part in parts]) for k, r in enumerate(reducers))
 
     def take(self, P, index: np.ndarray) -> np.ndarray:
@@ -69,6 +75,27 @@ class DaskRows:
 
 
 DASK = DaskRows()
+
+
+def _compute(tasks: list) -> tuple:
+    """``dask.compute(*tasks)``, under Dask's progress bar (on stderr) when progress is on."""
+    import dask
+
+    if not progress_enabled(False):
+        return dask.compute(*tasks)
+    try:
+        from distributed import get_client, progress
+
+        client = get_client()
+    except (ImportError, ValueError):          # no distributed, or no Client: the local schedulers
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar(out=sys.stderr):
+            return dask.compute(*tasks)
+    futures = client.compute(tasks)
+    with contextlib.redirect_stdout(sys.stderr):  # its text bar writes to stdout, which carries results
+        progress(futures, notebook=False)
+    return tuple(client.gather(futures))
 
 
 def as_delayed(obj):
