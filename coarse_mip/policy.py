@@ -31,19 +31,22 @@ from ._version import __version__
 from .api import solve
 from .constraints import Constraints
 from .evaluate import PolicyValue, dr_policy_value
+from .robust import menu_stability, scenario_shares, stack_scenarios
 from .stage1 import ArmOutcomeEstimator, profit_matrix
 from .stage1.dml import DoseDMLEstimator
 from .stage1.dose import DoseResponseEstimator
+from .stage1.logit import LogitDoseEstimator
 from .stage1.profit import INTERPOLATIONS
-from .stage1.select import Selection, select_estimator
+from .stage1.select import STACK, Selection, StackedEstimator, select_estimator
 
 __all__ = ["CoarsePolicy", "PolicyScore", "ESTIMATORS"]
 
 logger = logging.getLogger(__name__)
 
 #: Stage I estimators: chosen by the data ("auto"), per-arm DRLearner, per-arm causal forest, one pooled
-#: model monotone in the dose, one pooled two-part model, LinearDML on the featurized dose.
-ESTIMATORS = ("auto", "dr", "causal_forest", "dose", "two_part", "dml")
+#: model monotone in the dose, one pooled two-part model, LinearDML on the featurized dose, a two-part
+#: model logistic in the dose with covariate-varying coefficients.
+ESTIMATORS = ("auto", "dr", "causal_forest", "dose", "two_part", "dml", "logit")
 #: Larger experiments choose the estimator on a seeded sample of this many individuals.
 SELECTION_ROWS = 200_000
 _PER_ARM = ("dr", "causal_forest")
@@ -119,21 +122,25 @@ class CoarsePolicy(BaseEstimator):
         responds, margin on spend (labels).
     treatment_cost : float or {treatment: cost}, optional
         Cost per individual of giving a treatment (its own cost for labels, e.g. an e-mail).
-    estimator : {"auto", "dr", "causal_forest", "dose", "two_part", "dml"}, default="auto"
+    estimator : {"auto", "dr", "causal_forest", "dose", "two_part", "dml", "logit"}, default="auto"
         Stage I: EconML's DRLearner or CausalForestDML per arm (cross-fitted nuisances,
         :class:`~coarse_mip.stage1.ArmOutcomeEstimator`); one pooled model monotone in the
         dose (``"dose"``, :class:`~coarse_mip.stage1.dose.DoseResponseEstimator`, numeric doses;
         for many arms, some rare); the pooled two-part model ``P(Y != 0) E[Y | Y != 0]``
         (``"two_part"``, zero-inflated outcomes such as sales or spend; doses or labels); EconML's
         LinearDML on the dose featurized as (d, d²) (``"dml"``,
-        :class:`~coarse_mip.stage1.dml.DoseDMLEstimator`). ``"auto"`` fits every applicable
-        one (not the slow causal forest) on ``cv`` folds and keeps the smallest cross-fitted
-        doubly robust loss on incremental profit at the arms, together with the demand
-        interpolation (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
+        :class:`~coarse_mip.stage1.dml.DoseDMLEstimator`); a two-part model whose participation
+        is logistic in the dose with intercept and slope varying with the covariates (splines;
+        ``"logit"``, :class:`~coarse_mip.stage1.logit.LogitDoseEstimator`, doses only).
+        ``"auto"`` fits every applicable one (not the slow causal forest) on ``cv`` folds,
+        scores each, and their convex combination best fitting the doubly robust scores (a
+        super learner, ``"stack"``), by cross-fitted DR loss on incremental profit at the arms,
+        and keeps the smallest with its demand interpolation
+        (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
     interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
-        "auto" with ``estimator="auto"``: "quadratic" (least squares through the arms) or
-        "linear", whichever has the smaller DR loss. "auto" with a named estimator:
+        "auto" with ``estimator="auto"``: "quadratic" (least squares through the arms) unless
+        "linear" has a smaller DR loss by more than one standard error. "auto" with a named estimator:
         "quadratic" (it averages per-arm noise) for the per-arm estimators with 3 arms or
         more, "linear" for the pooled models, whose curves are already smooth and may jump
         between the control and the smallest dose (Thornton: attendance 0.37 at no voucher,
@@ -151,6 +158,13 @@ class CoarsePolicy(BaseEstimator):
         Pooled models shrink the effect of the dose towards zero; the shift removes that bias
         of the population curve, which decides the best single treatment, without touching
         who gains more than whom.
+    scenarios : int, default=0
+        B > 0: a robust menu. Stage I (the chosen estimator, its calibration shift kept) is
+        refitted under B seeded bootstrap weightings of the training individuals (multinomial
+        counts as sample weights, so cross-fitting folds never share a copied row); the menu
+        maximizes the expected estimated profit over the B profit matrices (their rows
+        stacked with weights 1/B), and ``stability_`` reports how the B scenarios' own menus
+        agree. Not with ``constraints``.
     constraints : Constraints, optional
         Side constraints of the menu choice (on the training individuals).
     method : str, default="exact"
@@ -170,7 +184,10 @@ class CoarsePolicy(BaseEstimator):
         The treatments the menu was chosen from (profit matrix columns).
     estimator_ : fitted Stage I estimator
     estimator_name_, interpolation_ : str
-        The Stage I estimator and demand interpolation used (chosen by the data with "auto").
+        The Stage I estimator (``"stack"`` for the combination) and demand interpolation used
+        (chosen by the data with "auto").
+    stack_weights_ : dict or None
+        ``estimator_name_ == "stack"``: each member's weight.
     selection_ : Selection or None
         ``estimator="auto"``: every candidate's DR loss, its standard error against the best,
         and its plug-in policy value.
@@ -181,6 +198,11 @@ class CoarsePolicy(BaseEstimator):
         profits.
     arm_shift_ : ndarray of shape (n_arms,)
         Added to the estimated outcome at each arm (zeros unless calibrated).
+    stability_ : dict or None
+        With ``scenarios``, for the largest K: ``frequency`` ({treatment: share of the
+        scenarios' own menus holding it}), ``jaccard`` (their mean pairwise Jaccard
+        similarity), ``shares`` (the chosen menu's share of each scenario's full
+        personalization) and ``plain_shares`` (the same for the menu chosen on ``profits_``).
     optimism_ : float or None
         With ``profits_oof_``: the menu's in-sample estimated share of full personalization
         minus its out-of-fold one (how much the in-sample fit flatters the menu).
@@ -204,7 +226,8 @@ class CoarsePolicy(BaseEstimator):
 
     def __init__(self, K=5, *, candidates=None, control=None, margin: float = 0.35, treatment_cost=None,
                  estimator: str = "auto", interpolation: str = "auto", menu_from: str = "in_sample", cv: int = 3,
-                 calibrate: bool = True, constraints: Constraints | None = None, method: str = "exact",
+                 calibrate: bool = True, scenarios: int = 0, constraints: Constraints | None = None,
+                 method: str = "exact",
                  time_limit: float | None = None, random_state: int = 0, progress: bool = True):
         self.K = K
         self.candidates = candidates
@@ -216,6 +239,7 @@ class CoarsePolicy(BaseEstimator):
         self.menu_from = menu_from
         self.cv = cv
         self.calibrate = calibrate
+        self.scenarios = scenarios
         self.constraints = constraints
         self.method = method
         self.time_limit = time_limit
@@ -253,13 +277,21 @@ class CoarsePolicy(BaseEstimator):
                 raise ValueError("menu_from='out_of_fold' needs estimator='auto' on at most "
                                  f"{SELECTION_ROWS} individuals (the cross-fitted profits)")
             menu_profits = self.profits_oof_ if self.menu_from == "out_of_fold" else self.profits_
+            menu_weights, scenarios = sw, None
+            if self.scenarios:
+                bar.set_postfix_str(f"{self.scenarios} Stage I scenarios")
+                scenarios = self._scenarios(X, T, Y, sw, groups)
+                stacked, menu_weights = stack_scenarios(scenarios, sw)
+                menu_profits = pd.DataFrame(stacked, columns=list(self.candidates_))
             for K in Ks:
                 bar.set_postfix_str(f"menu for K={K}")
-                self.solutions_[K] = solve(menu_profits, K, self.method, weights=sw, constraints=self.constraints,
-                                           time_limit=self.time_limit, seed=self.random_state)
+                self.solutions_[K] = solve(menu_profits, K, self.method, weights=menu_weights,
+                                           constraints=self.constraints, time_limit=self.time_limit,
+                                           seed=self.random_state)
                 bar.update(1)
-        self.curve_ = _curve(self.solutions_, self.profits_, sw) if len(Ks) > 1 else None
+        self.curve_ = _curve(self.solutions_, menu_profits, menu_weights) if len(Ks) > 1 else None
         self.select(max(Ks))
+        self.stability_ = None if scenarios is None else self._stability(scenarios, max(Ks), sw)
         self.optimism_ = None if self.profits_oof_ is None else _optimism(
             self.profits_, self.profits_oof_, self._menu_cols, sw)
         logger.info("CoarsePolicy: menu %s, status %s, gap %.2e", self.menu_, self.solution_.status,
@@ -293,8 +325,9 @@ class CoarsePolicy(BaseEstimator):
             self.estimator_name_, self.interpolation_ = _smoothest(self.selection_.table)
         else:
             self.estimator_name_, self.interpolation_ = names[0], self._default_interpolation(names[0])
-        self.estimator_ = self._stage1(self.estimator_name_).fit(frame, t, Y, sample_weight=sw, groups=groups,
-                                                                 **self._fit_extra(self.estimator_name_))
+        self.stack_weights_ = self.selection_.weights if self.estimator_name_ == STACK else None
+        self.estimator_ = self._final(self.estimator_name_).fit(frame, t, Y, sample_weight=sw, groups=groups,
+                                                                **self._fit_extra(self.estimator_name_))
         self.feature_names_in_ = self.estimator_.feature_names_in_
         self.n_features_in_ = len(self.feature_names_in_)
         self.arm_shift_ = np.zeros(len(self.arms_))
@@ -419,6 +452,9 @@ class CoarsePolicy(BaseEstimator):
         if self.menu_from not in ("in_sample", "out_of_fold"):
             raise ValueError(f"menu_from must be 'in_sample' or 'out_of_fold', got {self.menu_from!r}")
         check_int(self.cv, "cv", 2)
+        check_int(self.scenarios, "scenarios", 0)
+        if self.scenarios and self.constraints is not None:
+            raise ValueError("scenarios (robust menus) do not combine with constraints")
         if self.interpolation != "auto" and self.interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be 'auto' or one of {INTERPOLATIONS}, got {self.interpolation!r}")
         if isinstance(self.margin, bool) or not isinstance(self.margin, numbers.Real) or not np.isfinite(self.margin):
@@ -441,7 +477,7 @@ class CoarsePolicy(BaseEstimator):
                 logger.warning("%d distinct doses: one model per arm may be thin; estimator='dose' pools them",
                                doses.size)
             return _Arms(tuple(float(d) for d in doses), True)
-        if self.estimator in ("dose", "dml"):
+        if self.estimator in ("dose", "dml", "logit"):
             raise ValueError(f"estimator={self.estimator!r} needs numeric doses; T holds labels")
         labels = list(pd.unique(T))
         if self.control is None:
@@ -473,10 +509,45 @@ class CoarsePolicy(BaseEstimator):
             return DoseResponseEstimator(monotone=None, two_part=True, random_state=self.random_state)
         if name == "dml":
             return DoseDMLEstimator(random_state=self.random_state)
+        if name == "logit":
+            return LogitDoseEstimator(random_state=self.random_state)
         return ArmOutcomeEstimator(learner=name, random_state=self.random_state)
 
+    def _scenarios(self, X, T, Y, sw, groups) -> list[np.ndarray]:
+        """Incremental profits (n, m) of the training individuals under B bootstrap refits of Stage I."""
+        frame = as_frame(X)
+        t = self._arms.index(T)
+        Y = np.asarray(Y, dtype=float)
+        n = len(t)
+        rng = np.random.default_rng(self.random_state)
+        base = np.ones(n) if sw is None else sw
+        out = []
+        for _ in range(self.scenarios):
+            counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+            est = self._final(self.estimator_name_).fit(frame, t, Y, sample_weight=base * counts, groups=groups,
+                                                        **self._fit_extra(self.estimator_name_))
+            levels = self._price(est.predict(frame) + self.arm_shift_, self.candidates_, self._interpolation())
+            out.append(levels - levels[:, :1])
+        return out
+
+    def _stability(self, scenarios: list[np.ndarray], K: int, sw) -> dict:
+        own = [solve(P, K, self.method, weights=sw, time_limit=self.time_limit, seed=self.random_state).treatments
+               for P in scenarios]
+        plain = solve(self.profits_, K, self.method, weights=sw, time_limit=self.time_limit,
+                      seed=self.random_state).treatments
+        stability = menu_stability([[self.candidates_[j] for j in menu] for menu in own], self.candidates_)
+        return {**stability, "shares": scenario_shares(scenarios, self._menu_cols, sw),
+                "plain_shares": scenario_shares(scenarios, plain, sw)}
+
+    def _final(self, name: str):
+        """The Stage I estimator fitted on all training individuals: one candidate, or the stack."""
+        if name != STACK:
+            return self._stage1(name)
+        members = [(k, self._stage1(k), self._fit_extra(k)) for k in self.stack_weights_]
+        return StackedEstimator(members, list(self.stack_weights_.values()))
+
     def _fit_extra(self, name: str) -> dict:
-        return {} if name in _PER_ARM else {"arms": self._arms.values}
+        return {} if name in _PER_ARM or name == STACK else {"arms": self._arms.values}
 
     def _auto_candidates(self, t: np.ndarray, Y: np.ndarray) -> list[str]:
         """The estimators "auto" compares: the per-arm DRLearner when every arm has 10 individuals per
@@ -489,6 +560,8 @@ class CoarsePolicy(BaseEstimator):
         nonzero = np.mean(Y != 0)
         if 0.0 < nonzero < 1.0:
             names.append("two_part")
+            if self._arms.dose:
+                names.append("logit")
         if not self._arms.dose and not names:
             names.append("dr")       # its own error names the thin arm
         return names

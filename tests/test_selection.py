@@ -8,7 +8,7 @@ import coarse_mip as cm
 from coarse_mip.stage1 import simulate_promotions
 from coarse_mip.stage1.dml import DoseDMLEstimator
 from coarse_mip.stage1.dose import DoseResponseEstimator
-from coarse_mip.stage1.select import dr_scores, folds, select_estimator
+from coarse_mip.stage1.select import StackedEstimator, dr_scores, folds, select_estimator, stack_weights
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -68,7 +68,7 @@ def test_dr_scores_are_unbiased_for_arm_means(exp):
 def test_criterion_ranks_estimators_as_the_truth_does(exp, bad):
     good = DoseResponseEstimator(monotone=None, two_part=True)
     sel = select_estimator({"good": good, "bad": bad}, exp.X, exp.T, exp.sales, price=_price(exp), cv=3,
-                           random_state=0, fit_params={"good": {"arms": exp.arms},
+                           random_state=0, stack=False, fit_params={"good": {"arms": exp.arms},
                                                        "bad": {"arms": exp.arms} if isinstance(bad, Noisy) else {}})
     truth = {k: _true_error(exp, sel.out_of_fold[k]) for k in ("good", "bad")}
     assert truth["good"] < truth["bad"]                 # the simulator says which is better ...
@@ -120,7 +120,13 @@ def test_policy_auto_chooses_by_the_criterion_and_reports_optimism(exp):
     pol = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False)
     pol.fit(exp.X, exp.arms[exp.T], exp.sales)
     table = pol.selection_.table
-    assert set(table["estimator"]) == {"dr", "dose", "dml", "two_part"} and len(table) == 8
+    assert {"dr", "dose", "dml", "two_part", "logit"} <= set(table["estimator"]) <= {"dr", "dose", "dml", "two_part",
+                                                                                    "logit", "stack"}
+    weights = pol.selection_.weights
+    if "stack" in set(table["estimator"]):
+        assert len(weights) > 1 and sum(weights.values()) == pytest.approx(1) and min(weights.values()) > 0
+    if pol.estimator_name_ == "stack":
+        assert pol.stack_weights_ == weights and len(pol.estimator_.fitted_) == len(weights)
     best = table.iloc[0]
     assert pol.selection_.best == (best["estimator"], best["variant"]) and pol.estimator_name_ == best["estimator"]
     quad = table[(table["estimator"] == best["estimator"]) & (table["variant"] == "quadratic")].iloc[0]
@@ -152,3 +158,42 @@ def test_calibration_matches_the_aipw_arm_means(exp):
     assert not plain.arm_shift_.any() and np.allclose(plain.predict_outcome(exp.X), plain.estimator_.predict(exp.X))
     named = cm.CoarsePolicy(K=1, estimator="dose", progress=False).estimate(exp.X, exp.arms[exp.T], exp.sales)
     assert named.selection_ is None and named.profits_oof_ is None and not named.arm_shift_.any()
+
+
+def test_stack_weights_recover_a_known_mixture():
+    rng = np.random.default_rng(0)
+    A, B, C = (rng.normal(size=(5000, 4)) for _ in range(3))
+    for M in (A, B, C):
+        M[:, 0] = 0.0
+    scores = 0.3 * A + 0.7 * B + rng.normal(scale=0.5, size=A.shape)
+    w = stack_weights({"a": A, "b": B, "c": C}, scores, np.ones(5000))
+    assert set(w) <= {"a", "b", "c"} and sum(w.values()) == pytest.approx(1)
+    assert w["a"] == pytest.approx(0.3, abs=0.03) and w["b"] == pytest.approx(0.7, abs=0.03) and w.get("c", 0) < 0.03
+
+
+def test_stacked_estimator_is_the_weighted_sum(exp):
+    members = [("d", DoseResponseEstimator(), {"arms": exp.arms}),
+               ("t", DoseResponseEstimator(monotone=None, two_part=True), {"arms": exp.arms})]
+    stack = StackedEstimator(members, [0.25, 0.75]).fit(exp.X, exp.T, exp.sales)
+    d = DoseResponseEstimator().fit(exp.X, exp.T, exp.sales, arms=exp.arms).predict(exp.X[:50])
+    t = DoseResponseEstimator(monotone=None, two_part=True).fit(exp.X, exp.T, exp.sales, arms=exp.arms)
+    t = t.predict(exp.X[:50])
+    np.testing.assert_allclose(stack.predict(exp.X[:50]), 0.25 * d + 0.75 * t)
+
+
+def test_robust_menu_over_bootstrap_scenarios(exp):
+    grid = np.arange(0, 31, 5) / 100
+    pol = cm.CoarsePolicy(K=[1, 3], candidates=grid, estimator="two_part", scenarios=3, random_state=0, progress=False)
+    pol.fit(exp.X, exp.arms[exp.T], exp.sales)
+    st = pol.stability_
+    assert set(st["frequency"]) == set(pol.candidates_) and 0 < st["jaccard"] <= 1
+    assert all(0 <= f <= 1 for f in st["frequency"].values()) and st["shares"].shape == (3,)
+    # The robust menu maximizes the mean over scenarios of their estimated profit: not below the plain menu's.
+    assert pol.solution_.status == "optimal"
+    assert st["shares"].mean() >= st["plain_shares"].mean() - 1e-3
+    again = cm.CoarsePolicy(K=[1, 3], candidates=grid, estimator="two_part", scenarios=3, random_state=0,
+                            progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)
+    assert again.menu_ == pol.menu_ and np.array_equal(again.stability_["shares"], st["shares"])
+    with pytest.raises(ValueError, match="do not combine with constraints"):
+        cm.CoarsePolicy(scenarios=2, constraints=cm.Constraints(min_share=0.1), progress=False).fit(
+            exp.X, exp.arms[exp.T], exp.sales)

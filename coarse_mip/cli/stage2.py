@@ -167,6 +167,8 @@ def solver_arguments(p: argparse.ArgumentParser, full: bool = True) -> None:
 
 
 def add_commands(sub) -> None:
+    from ..policy import ESTIMATORS
+
     def profits_input(p):
         p.add_argument("profits", help="CSV, Parquet or Stata file: one column per treatment, one row per individual")
         p.add_argument("--weights", metavar="COLUMN", help="column holding individual weights")
@@ -200,7 +202,7 @@ def add_commands(sub) -> None:
     d.add_argument("--n-test", type=int, default=None, help="held-out customers (default: --n)")
     d.add_argument("--K-max", type=int, default=10, help="largest K (default 10)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--estimator", default="auto", choices=["auto", "dr", "dose", "two_part", "dml", "causal_forest"],
+    d.add_argument("--estimator", default="auto", choices=list(ESTIMATORS),
                    help="Stage I (default auto: chosen by cross-fitted DR loss; 'dr' with --interpolation "
                         "quadratic is the study before it)")
     d.add_argument("--interpolation", default="auto", choices=["auto", "quadratic", "pchip", "linear"],

@@ -34,14 +34,17 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold, KFold
 
 from .._validation import as_frame
 from .estimate import fit_encoder
 
-__all__ = ["Selection", "cross_fit", "select_estimator"]
+__all__ = ["STACK", "Selection", "StackedEstimator", "cross_fit", "select_estimator", "stack_weights"]
+
+#: The name of the stacked combination in a Selection.
+STACK = "stack"
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +69,21 @@ class Selection:
         The DR scores of every customer's incremental profit at the arms (control 0).
     outcome_scores : ndarray of shape (n, n_arms)
         The DR scores of every customer's outcome at the arms.
+    weights : dict
+        Candidate -> weight of the stacked combination (non-zero weights only; empty when
+        not stacked or when one candidate takes all).
     n : int
         Individuals the selection ran on.
     """
 
-    def __init__(self, table: pd.DataFrame, out_of_fold: dict, scores: np.ndarray, outcome_scores: np.ndarray):
+    def __init__(self, table: pd.DataFrame, out_of_fold: dict, scores: np.ndarray, outcome_scores: np.ndarray,
+                 weights: dict):
         self.table = table
         self.best = (str(table["estimator"].iloc[0]), table["variant"].iloc[0])
         self.out_of_fold = out_of_fold
         self.scores = scores
         self.outcome_scores = outcome_scores
+        self.weights = weights
         self.n = len(scores)
 
     def __repr__(self) -> str:
@@ -132,7 +140,7 @@ def dr_scores(X, T: np.ndarray, y: np.ndarray, n_arms: int, splits, *, sample_we
 def select_estimator(candidates: Mapping[str, object], X, T, y, *,
                      price: Callable[[np.ndarray, str | None], np.ndarray], variants: Sequence = (None,), cv: int = 3,
                      random_state: int | None = 0, sample_weight=None, groups=None,
-                     fit_params: Mapping[str, dict] | None = None) -> Selection:
+                     fit_params: Mapping[str, dict] | None = None, stack: bool = True) -> Selection:
     """Rank Stage I estimators by their cross-fitted DR loss on incremental profit at the arms.
 
     Parameters
@@ -160,6 +168,9 @@ def select_estimator(candidates: Mapping[str, object], X, T, y, *,
         Clusters that folds keep whole.
     fit_params : {name: dict}, optional
         Extra ``fit`` keywords per candidate (e.g. ``arms``).
+    stack : bool, default=True
+        Also score the convex combination of the candidates that best fits the DR scores
+        (:func:`stack_weights`), as candidate ``"stack"``.
 
     Returns
     -------
@@ -175,13 +186,10 @@ def select_estimator(candidates: Mapping[str, object], X, T, y, *,
     scores = dr_scores(X, T, y, n_arms, splits, sample_weight=sample_weight, random_state=random_state)
     G = _incremental(price(scores, None))
     rows, oof = {}, {}
-    for name, est in candidates.items():
-        start = time.perf_counter()
-        oof[name] = cross_fit(est, X, T, y, splits, sample_weight=sample_weight,
-                              fit_params=(fit_params or {}).get(name))
-        seconds = (time.perf_counter() - start) / len(splits)
+
+    def score(name: str, predictions: np.ndarray, seconds: float) -> None:
         for variant in variants:
-            P = _incremental(price(oof[name], variant))
+            P = _incremental(price(predictions, variant))
             loss = ((G - P)[:, 1:] ** 2).sum(axis=1)
             label = name if len(variants) == 1 else f"{name}/{variant}"
             rows[label] = {"estimator": name, "variant": variant, "loss_rows": loss,
@@ -190,13 +198,78 @@ def select_estimator(candidates: Mapping[str, object], X, T, y, *,
                            "fit_s": seconds}
             logger.info("Stage I candidate %s: DR loss %.4g, plug-in policy value %.4g", label, rows[label]["dr_loss"],
                         rows[label]["policy_value"])
+
+    for name, est in candidates.items():
+        start = time.perf_counter()
+        oof[name] = cross_fit(est, X, T, y, splits, sample_weight=sample_weight,
+                              fit_params=(fit_params or {}).get(name))
+        score(name, oof[name], (time.perf_counter() - start) / len(splits))
+    weights = stack_weights({k: _incremental(price(v, None)) for k, v in oof.items()}, G, w) if stack else {}
+    if len(weights) > 1:
+        oof[STACK] = sum(weight * oof[k] for k, weight in weights.items())
+        score(STACK, oof[STACK], sum(rows[k if len(variants) == 1 else f"{k}/{variants[0]}"]["fit_s"] for k in weights))
     order = sorted(rows, key=lambda k: rows[k]["dr_loss"])
     best_loss = rows[order[0]]["loss_rows"]
     table = pd.DataFrame([{"candidate": k, "estimator": rows[k]["estimator"], "variant": rows[k]["variant"],
                            "dr_loss": rows[k]["dr_loss"], "dr_loss_se": _se(rows[k]["loss_rows"] - best_loss, w),
                            "policy_value": rows[k]["policy_value"], "fit_s": rows[k]["fit_s"]}
                           for k in order]).set_index("candidate")
-    return Selection(table, oof, G, scores)
+    return Selection(table, oof, G, scores, weights)
+
+
+def stack_weights(predictions: Mapping[str, np.ndarray], scores: np.ndarray, weights: np.ndarray) -> dict:
+    """Convex weights of candidates' incremental profit predictions that best fit the DR scores.
+
+    Non-negative least squares of the scores (n, n_arms) on the candidates' out-of-fold
+    predictions (each (n, n_arms)), non-control arms, rows weighted, then normalized to sum
+    to one (a super learner). With noisy scores one candidate rarely wins clearly; the
+    combination averages their errors instead of betting on the noise.
+
+    Returns
+    -------
+    dict
+        Candidate -> weight, non-zero weights only.
+    """
+    from scipy.optimize import nnls
+
+    names = list(predictions)
+    root = np.sqrt(weights / weights.sum())[:, None]
+    A = np.column_stack([(root * predictions[k][:, 1:]).ravel() for k in names])
+    coef, _ = nnls(A, (root * scores[:, 1:]).ravel())
+    if coef.sum() <= 0:
+        return {}
+    coef = coef / coef.sum()
+    return {k: float(c) for k, c in zip(names, coef, strict=True) if c > 0}
+
+
+class StackedEstimator(BaseEstimator):
+    """A weighted combination of fitted-on-demand Stage I estimators: ``predict`` is the weighted
+    sum of the members' outcome predictions at the arms.
+
+    Parameters
+    ----------
+    members : list of (name, estimator, fit keywords)
+    weights : list of float
+        One per member, summing to one.
+    """
+
+    def __init__(self, members, weights):
+        self.members = members
+        self.weights = weights
+
+    def fit(self, X, T, y, *, sample_weight=None, groups=None) -> "StackedEstimator":
+        start = time.perf_counter()
+        self.fitted_ = [clone(est).fit(X, T, y, sample_weight=sample_weight, groups=groups, **kwargs)
+                        for _, est, kwargs in self.members]
+        first = self.fitted_[0]
+        for name in ("feature_names_in_", "categorical_features_", "encoder_", "n_arms_"):
+            setattr(self, name, getattr(first, name))
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Weighted sum of the members' predictions, (n, n_arms)."""
+        return sum(w * est.predict(X) for w, est in zip(self.weights, self.fitted_, strict=True))
 
 
 def _incremental(levels: np.ndarray) -> np.ndarray:
