@@ -135,7 +135,8 @@ class CoarsePolicy(BaseEstimator):
         ``"auto"`` fits every applicable one (not the slow causal forest) on ``cv`` folds,
         scores each, and their convex combination best fitting the doubly robust scores (a
         super learner, ``"stack"``), by cross-fitted DR loss on incremental profit at the arms,
-        and keeps the smallest with its demand interpolation
+        and keeps, among those within one standard error of the smallest, the one whose plug-in
+        policy has the highest cross-fitted DR value, with its demand interpolation
         (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
     interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
@@ -322,7 +323,7 @@ class CoarsePolicy(BaseEstimator):
         names = self._auto_candidates(t, Y) if self.estimator == "auto" else [self.estimator]
         if len(names) > 1:
             self.selection_ = self._select(names, frame, t, Y, sw, groups)
-            self.estimator_name_, self.interpolation_ = _smoothest(self.selection_.table)
+            self.estimator_name_, self.interpolation_ = _choose(self.selection_.table)
         else:
             self.estimator_name_, self.interpolation_ = names[0], self._default_interpolation(names[0])
         self.stack_weights_ = self.selection_.weights if self.estimator_name_ == STACK else None
@@ -666,20 +667,21 @@ def _curve(solutions: dict, profits: pd.DataFrame, weights) -> pd.DataFrame:
     return table
 
 
-def _smoothest(table: pd.DataFrame) -> tuple:
-    """The best estimator with its smoothest demand within one standard error of the best loss.
+def _choose(table: pd.DataFrame) -> tuple:
+    """(estimator, interpolation) from the DR-loss table, by two one-standard-error rules.
 
-    The DR loss is measured at the arms, where linear interpolation is exact and a quadratic
-    through the arms smooths; between the arms, where most candidates lie, the smoother curve
-    moves a customer's estimated best discount less with noise. So, Breiman's one-standard-
-    error rule: the quadratic unless the linear is better by more than the standard error of
-    their difference."""
-    best = table.iloc[0]
-    rows = table[table["estimator"] == best["estimator"]]
-    quadratic = rows[rows["variant"] == "quadratic"]
-    if len(quadratic) and quadratic["dr_loss"].iloc[0] - best["dr_loss"] <= quadratic["dr_loss_se"].iloc[0]:
-        return best["estimator"], "quadratic"
-    return best["estimator"], best["variant"]
+    Candidates whose loss is within one standard error of the best (of their difference) are
+    not distinguishable by it; among them the one whose plug-in policy has the highest
+    cross-fitted DR value is taken (the quantity a menu is chosen for). Its demand is the
+    quadratic when that is also within one standard error: the loss is measured at the arms,
+    where linear interpolation is exact and a quadratic smooths, while between the arms,
+    where most candidates lie, the smoother curve moves a customer's estimated best discount
+    less with noise."""
+    best = table["dr_loss"].iloc[0]
+    close = table[table["dr_loss"] - best <= table["dr_loss_se"]]
+    pick = close.loc[close["policy_value"].idxmax()]
+    quadratic = close[(close["estimator"] == pick["estimator"]) & (close["variant"] == "quadratic")]
+    return pick["estimator"], "quadratic" if len(quadratic) else pick["variant"]
 
 
 def _optimism(in_sample: pd.DataFrame, out_of_fold: pd.DataFrame, menu: np.ndarray, weights) -> float:

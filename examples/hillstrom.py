@@ -33,13 +33,14 @@ import pandas as pd
 
 import coarse_mip as cm
 from coarse_mip import evaluate
-from coarse_mip.stage1 import ArmOutcomeEstimator, email_profit, read_hillstrom
+from coarse_mip.stage1 import email_profit, read_hillstrom
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hillstrom"
 EMAILED = np.array([0.0, 1.0, 1.0])  # arms: no e-mail, men's, women's
 
 
-def study(data_path: Path, *, margin: float, cost: float, test_share: float, seed: int) -> tuple[pd.DataFrame, dict]:
+def study(data_path: Path, *, margin: float, cost: float, test_share: float, seed: int,
+          estimator: str = "auto") -> tuple[pd.DataFrame, dict]:
     """Menus for K = 1..3 chosen on a training split and their DR values on the held-out split.
 
     Returns the table (one row per policy: menu, in-sample estimated share of full
@@ -53,10 +54,16 @@ def study(data_path: Path, *, margin: float, cost: float, test_share: float, see
     n_test = int(round(test_share * exp.n))
     train, test = exp.subset(order[n_test:]), exp.subset(order[:n_test])
 
-    est = ArmOutcomeEstimator(random_state=seed).fit(train.X, train.T, train.spend)
+    # Stage I as CoarsePolicy runs it (estimator="auto": chosen by cross-fitted DR loss); its
+    # outcomes are reordered to the experiment's arm order.
+    arms = np.asarray(exp.arms, dtype=object)
+    pol = cm.CoarsePolicy(K=1, control=arms[0], margin=margin, treatment_cost={a: cost for a in arms[1:]},
+                          estimator=estimator, random_state=seed, progress=False)
+    pol.estimate(train.X, arms[train.T], train.spend)
+    order_arms = [list(pol.arms_).index(a) for a in arms]
     names = [a.replace(" E-Mail", "") for a in exp.arms]
-    levels_train = email_profit(est.predict(train.X), EMAILED, margin=margin, cost=cost)
-    levels_test = email_profit(est.predict(test.X), EMAILED, margin=margin, cost=cost)
+    levels_train = email_profit(pol.predict_outcome(train.X)[:, order_arms], EMAILED, margin=margin, cost=cost)
+    levels_test = email_profit(pol.predict_outcome(test.X)[:, order_arms], EMAILED, margin=margin, cost=cost)
     P_train = pd.DataFrame(levels_train - levels_train[:, :1], columns=names)
     P_test = levels_test - levels_test[:, :1]
     outcome = email_profit(test.spend, test.T != 0, margin=margin, cost=cost)
@@ -76,7 +83,8 @@ def study(data_path: Path, *, margin: float, cost: float, test_share: float, see
                      "held_out_mix": " ".join(f"{names[k]} {np.mean(a == k):.0%}" for k in range(3) if np.any(a == k)),
                      **{f"{name}{suffix}": value for name, v in dr.items()
                         for suffix, value in (("", v.value), ("_lo", v.ci[0]), ("_hi", v.ci[1]))}})
-    facts = {"n_train": train.n, "n_test": test.n, "fit_s": est.fit_time_,
+    facts = {"n_train": train.n, "n_test": test.n, "fit_s": pol.estimator_.fit_time_, "stage1": pol.estimator_name_,
+             "selection": pol.selection_,
              "full_estimated": float(P_train.to_numpy().max(axis=1).mean())}
     return pd.DataFrame(rows), facts
 
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cost", type=float, default=0.10, help="cost per e-mail sent, dollars (default 0.10)")
     ap.add_argument("--test-share", type=float, default=0.5, help="held-out share of customers (default 0.5)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--estimator", default="auto", help="Stage I (default auto; 'dr' is the per-arm DRLearner)")
     ap.add_argument("--out", type=Path, help="write the table as CSV here")
     args = ap.parse_args(argv)
     if not 0.05 <= args.test_share <= 0.95:
@@ -98,14 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         table, facts = study(args.data, margin=args.margin, cost=args.cost, test_share=args.test_share,
-                             seed=args.seed)
+                             seed=args.seed, estimator=args.estimator)
     except (ValueError, FileNotFoundError) as exc:
         print(f"hillstrom: error: {exc}", file=sys.stderr)
         return 2
     print(f"Hillstrom e-mail experiment: {facts['n_train']:,} training / {facts['n_test']:,} held-out customers, "
-          f"profit = {args.margin} x spend - ${args.cost:.2f} per e-mail, seed {args.seed}; Stage I fit "
-          f"{facts['fit_s']:.1f} s; estimated full personalization {facts['full_estimated']:.4f} $/customer "
-          "over no e-mail (training).")
+          f"profit = {args.margin} x spend - ${args.cost:.2f} per e-mail, seed {args.seed}; Stage I "
+          f"{facts['stage1']}, final fit {facts['fit_s']:.1f} s; estimated full personalization "
+          f"{facts['full_estimated']:.4f} $/customer over no e-mail (training).")
+    if facts["selection"] is not None:
+        print("Stage I by cross-fitted DR loss (training):\n" + facts["selection"].table[
+            ["dr_loss", "dr_loss_se", "policy_value"]].to_string(float_format=lambda v: f"{v:.4g}"))
     print("est_share: in-sample estimated profit / estimated full personalization (training). lift: AIPW "
           "profit over e-mailing no one, $ per customer, held-out, 95% CI; vs_K1: paired AIPW difference "
           "to the exact K=1 policy.")

@@ -128,10 +128,12 @@ def test_policy_auto_chooses_by_the_criterion_and_reports_optimism(exp):
     if pol.estimator_name_ == "stack":
         assert pol.stack_weights_ == weights and len(pol.estimator_.fitted_) == len(weights)
     best = table.iloc[0]
-    assert pol.selection_.best == (best["estimator"], best["variant"]) and pol.estimator_name_ == best["estimator"]
-    quad = table[(table["estimator"] == best["estimator"]) & (table["variant"] == "quadratic")].iloc[0]
-    within = quad["dr_loss"] - best["dr_loss"] <= quad["dr_loss_se"]     # the one-standard-error rule
-    assert pol.interpolation_ == ("quadratic" if within else best["variant"])
+    assert pol.selection_.best == (best["estimator"], best["variant"])
+    close = table[table["dr_loss"] - best["dr_loss"] <= table["dr_loss_se"]]     # one standard error
+    pick = close.loc[close["policy_value"].idxmax()]
+    assert pol.estimator_name_ == pick["estimator"]
+    quadratic = ((close["estimator"] == pick["estimator"]) & (close["variant"] == "quadratic")).any()
+    assert pol.interpolation_ == ("quadratic" if quadratic else pick["variant"])
     assert pol.profits_oof_.shape == pol.profits_.shape and np.isfinite(pol.optimism_)
     oof = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False, menu_from="out_of_fold")
     oof.fit(exp.X, exp.arms[exp.T], exp.sales)

@@ -165,7 +165,11 @@ def _example():
 def test_hillstrom_example_runs_on_a_synthetic_file(tmp_path, capsys):
     _hillstrom_frame(900, seed=2).to_csv(tmp_path / HILLSTROM_FILE, index=False)
     out = tmp_path / "table.csv"
-    assert _example().main(["--data", str(tmp_path), "--out", str(out)]) == 0
+    assert _example().main(["--data", str(tmp_path), "--out", str(out)]) == 0        # Stage I chosen by the data
+    assert pd.read_csv(out)["policy"].tolist()[:3] == ["exact K=1", "exact K=2", "exact K=3"]
+    assert "cross-fitted DR loss" in capsys.readouterr().out
+    # The per-arm DRLearner estimates some e-mail profitable on this file, so full personalization is positive.
+    assert _example().main(["--data", str(tmp_path), "--out", str(out), "--estimator", "dr"]) == 0
     table = pd.read_csv(out)
     assert table["policy"].tolist()[:3] == ["exact K=1", "exact K=2", "exact K=3"]
     assert (table["lift_lo"] <= table["lift"]).all() and (table["lift"] <= table["lift_hi"]).all()

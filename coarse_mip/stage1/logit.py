@@ -105,9 +105,9 @@ class LogitDoseEstimator(BaseEstimator):
         self.participation_ = LogisticRegressionCV(Cs=list(self.Cs), cv=3, scoring="neg_log_loss", max_iter=2000,
                                                    random_state=self.random_state)
         with warnings.catch_warnings():
-            # scikit-learn 1.8 announces a change of LogisticRegressionCV's fitted attributes; we read C_ only.
-            warnings.filterwarnings("ignore", message="The fitted attributes of LogisticRegressionCV",
-                                    category=FutureWarning)
+            # scikit-learn 1.8+ announces new defaults (l1_ratios, fitted attributes) for what we use as
+            # is: an L2 penalty and C_; the arguments that silence it do not exist in earlier versions.
+            warnings.filterwarnings("ignore", category=FutureWarning, module="sklearn.linear_model")
             self.participation_.fit(self.scaler_.transform(F), nonzero, sample_weight=sw)
         dose = arms[T][:, None]
         self.amount_model_ = HistGradientBoostingRegressor(
