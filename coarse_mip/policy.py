@@ -33,11 +33,13 @@ from .constraints import Constraints
 from .evaluate import PolicyValue, dr_policy_value
 from .robust import menu_stability, scenario_shares, stack_scenarios
 from .stage1 import ArmOutcomeEstimator, profit_matrix
+from .stage1.assign import RULES, compare_assignments, fit_rule
 from .stage1.dml import DoseDMLEstimator
 from .stage1.dose import DoseResponseEstimator
+from .stage1.estimate import encode
 from .stage1.logit import LogitDoseEstimator
 from .stage1.profit import INTERPOLATIONS
-from .stage1.select import STACK, Selection, StackedEstimator, select_estimator
+from .stage1.select import STACK, Selection, StackedEstimator, folds, select_estimator
 
 __all__ = ["CoarsePolicy", "PolicyScore", "ESTIMATORS"]
 
@@ -166,6 +168,14 @@ class CoarsePolicy(BaseEstimator):
         maximizes the expected estimated profit over the B profit matrices (their rows
         stacked with weights 1/B), and ``stability_`` reports how the B scenarios' own menus
         agree. Not with ``constraints``.
+    assignment : {"auto", "plug_in", "classifier", "tree"}, default="auto"
+        How :meth:`predict` assigns individuals to the menu of the largest K: the offered
+        treatment of highest estimated profit (``"plug_in"``), or a rule learned on the doubly
+        robust rewards of the menu's treatments (:mod:`~coarse_mip.stage1.assign`:
+        cost-sensitive boosting, or a depth-3 policy tree). ``"auto"``: the learned rule whose
+        cross-fitted DR value beats the plug-in rule's by more than one standard error of
+        their difference, else the plug-in; learned rules need ``estimator="auto"`` on at most
+        ``SELECTION_ROWS`` individuals (their out-of-fold profits and DR scores).
     constraints : Constraints, optional
         Side constraints of the menu choice (on the training individuals).
     method : str, default="exact"
@@ -199,6 +209,12 @@ class CoarsePolicy(BaseEstimator):
         profits.
     arm_shift_ : ndarray of shape (n_arms,)
         Added to the estimated outcome at each arm (zeros unless calibrated).
+    assignment_ : str
+        The rule :meth:`predict` uses for the largest K's menu.
+    assignment_table_ : DataFrame or None
+        Each rule's cross-fitted DR value per individual and the standard error of its
+        difference to the plug-in rule (the largest K; ``value`` of plug-in minus tree is the
+        tree's loss against free assignment by estimated profit).
     stability_ : dict or None
         With ``scenarios``, for the largest K: ``frequency`` ({treatment: share of the
         scenarios' own menus holding it}), ``jaccard`` (their mean pairwise Jaccard
@@ -227,7 +243,8 @@ class CoarsePolicy(BaseEstimator):
 
     def __init__(self, K=5, *, candidates=None, control=None, margin: float = 0.35, treatment_cost=None,
                  estimator: str = "auto", interpolation: str = "auto", menu_from: str = "in_sample", cv: int = 3,
-                 calibrate: bool = True, scenarios: int = 0, constraints: Constraints | None = None,
+                 calibrate: bool = True, scenarios: int = 0, assignment: str = "auto",
+                 constraints: Constraints | None = None,
                  method: str = "exact",
                  time_limit: float | None = None, random_state: int = 0, progress: bool = True):
         self.K = K
@@ -241,6 +258,7 @@ class CoarsePolicy(BaseEstimator):
         self.cv = cv
         self.calibrate = calibrate
         self.scenarios = scenarios
+        self.assignment = assignment
         self.constraints = constraints
         self.method = method
         self.time_limit = time_limit
@@ -293,6 +311,7 @@ class CoarsePolicy(BaseEstimator):
         self.curve_ = _curve(self.solutions_, menu_profits, menu_weights) if len(Ks) > 1 else None
         self.select(max(Ks))
         self.stability_ = None if scenarios is None else self._stability(scenarios, max(Ks), sw)
+        self._learn_assignment(X, sw, groups)
         self.optimism_ = None if self.profits_oof_ is None else _optimism(
             self.profits_, self.profits_oof_, self._menu_cols, sw)
         logger.info("CoarsePolicy: menu %s, status %s, gap %.2e", self.menu_, self.solution_.status,
@@ -378,8 +397,11 @@ class CoarsePolicy(BaseEstimator):
         if _is_dask(X):
             dtype = object if not self._arms.dose else float
             return X.map_partitions(_predict_part, rows.as_delayed(self), dtype, meta=pd.Series(dtype=dtype))
+        menu = np.asarray(self.menu_, dtype=object if not self._arms.dose else float)
+        if self._rule is not None and self._rule[0] == tuple(self._menu_cols):
+            return menu[self._rule[1].predict(encode(self.estimator_, X))]
         P = self.predict_profit(X).to_numpy()[:, self._menu_cols]
-        return np.asarray(self.menu_, dtype=object if not self._arms.dose else float)[np.argmax(P, axis=1)]
+        return menu[np.argmax(P, axis=1)]
 
     def score(self, X, T, Y, level: float = 0.95) -> PolicyScore:
         """Doubly robust (AIPW) value of the policy on held-out experiment data.
@@ -454,6 +476,8 @@ class CoarsePolicy(BaseEstimator):
             raise ValueError(f"menu_from must be 'in_sample' or 'out_of_fold', got {self.menu_from!r}")
         check_int(self.cv, "cv", 2)
         check_int(self.scenarios, "scenarios", 0)
+        if self.assignment not in ("auto", *RULES):
+            raise ValueError(f"assignment must be 'auto' or one of {RULES}, got {self.assignment!r}")
         if self.scenarios and self.constraints is not None:
             raise ValueError("scenarios (robust menus) do not combine with constraints")
         if self.interpolation != "auto" and self.interpolation not in INTERPOLATIONS:
@@ -513,6 +537,35 @@ class CoarsePolicy(BaseEstimator):
         if name == "logit":
             return LogitDoseEstimator(random_state=self.random_state)
         return ArmOutcomeEstimator(learner=name, random_state=self.random_state)
+
+    def _learn_assignment(self, X, sw, groups) -> None:
+        """``assignment_``, ``assignment_table_`` and the learned rule of the current menu (see ``assignment``)."""
+        self._rule, self.assignment_table_ = None, None
+        self.assignment_ = "plug_in"
+        if self.assignment == "plug_in" or len(self._menu_cols) < 2:
+            return
+        if self.profits_oof_ is None:
+            if self.assignment != "auto":
+                raise ValueError(f"assignment={self.assignment!r} needs estimator='auto' on at most {SELECTION_ROWS} "
+                                 "individuals (their out-of-fold profits and DR scores)")
+            return
+        frame = as_frame(X)
+        Z = encode(self.estimator_, frame)
+        scores = self._price(self.selection_.outcome_scores, self.candidates_, self._interpolation())
+        rewards = (scores - scores[:, :1])[:, self._menu_cols]
+        splits = folds(len(frame), self.cv, self.random_state, groups)
+        table = compare_assignments(Z, rewards, self.profits_oof_.to_numpy()[:, self._menu_cols], splits,
+                                    sample_weight=sw, random_state=self.random_state)
+        self.assignment_table_ = table
+        if self.assignment == "auto":
+            gain = table["value"] - table.loc["plug_in", "value"]
+            better = table[(gain > table["se_vs_plug_in"]) & (table.index != "plug_in")]
+            self.assignment_ = str(better["value"].idxmax()) if len(better) else "plug_in"
+        else:
+            self.assignment_ = self.assignment
+        if self.assignment_ != "plug_in":
+            self._rule = (tuple(self._menu_cols), fit_rule(self.assignment_, Z, rewards, sw, self.random_state))
+        logger.info("assignment to the menu: %s\n%s", self.assignment_, table.to_string())
 
     def _scenarios(self, X, T, Y, sw, groups) -> list[np.ndarray]:
         """Incremental profits (n, m) of the training individuals under B bootstrap refits of Stage I."""

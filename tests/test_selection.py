@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator
 
 import coarse_mip as cm
 from coarse_mip.stage1 import simulate_promotions
+from coarse_mip.stage1.assign import compare_assignments
 from coarse_mip.stage1.dml import DoseDMLEstimator
 from coarse_mip.stage1.dose import DoseResponseEstimator
 from coarse_mip.stage1.select import StackedEstimator, dr_scores, folds, select_estimator, stack_weights
@@ -199,3 +200,39 @@ def test_robust_menu_over_bootstrap_scenarios(exp):
     with pytest.raises(ValueError, match="do not combine with constraints"):
         cm.CoarsePolicy(scenarios=2, constraints=cm.Constraints(min_share=0.1), progress=False).fit(
             exp.X, exp.arms[exp.T], exp.sales)
+
+
+def test_learned_assignment_wins_only_when_the_data_say_so():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(3000, 3))
+    best = (Z[:, 0] > 0).astype(int) + (Z[:, 1] > 0.5)                 # the truly best of 3 offers
+    rewards = np.eye(3)[best] * 2.0 + rng.normal(scale=0.5, size=(3000, 3))
+    splits = folds(3000, 3, 0)
+    noise = rng.normal(size=(3000, 3))                                   # a useless Stage I
+    table = compare_assignments(Z, rewards, noise, splits)
+    assert set(table.index) == {"plug_in", "classifier", "tree"}
+    for rule in ("classifier", "tree"):
+        assert table.loc[rule, "value"] > table.loc["plug_in", "value"] + 3 * table.loc[rule, "se_vs_plug_in"]
+    good = np.eye(3)[best] + 0.1 * noise                                 # an accurate Stage I
+    table = compare_assignments(Z, rewards, good, splits)
+    assert table["value"].idxmax() == "plug_in" or table["value"].max() - table.loc["plug_in", "value"] < 0.05
+
+
+def test_policy_assignment_rules(exp):
+    grid = np.arange(0, 31, 5) / 100
+    auto = cm.CoarsePolicy(K=3, candidates=grid, random_state=0, progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)
+    table = auto.assignment_table_
+    gain = table["value"] - table.loc["plug_in", "value"]
+    beats = (gain > table["se_vs_plug_in"]) & (table.index != "plug_in")
+    assert auto.assignment_ == (table["value"][beats].idxmax() if beats.any() else "plug_in")
+    tree = cm.CoarsePolicy(K=3, candidates=grid, assignment="tree", random_state=0, progress=False).fit(
+        exp.X, exp.arms[exp.T], exp.sales)
+    offered = tree.predict(exp.X[:500])
+    assert tree.assignment_ == "tree" and set(np.unique(offered)) <= set(tree.menu_)
+    plug_in = tree.predict_profit(exp.X[:500]).to_numpy()[:, tree._menu_cols].argmax(axis=1)
+    assert not np.array_equal(offered, np.asarray(tree.menu_)[plug_in])      # a different rule, in use
+    with pytest.raises(ValueError, match="needs estimator='auto'"):
+        cm.CoarsePolicy(K=3, estimator="dose", assignment="tree", progress=False).fit(exp.X, exp.arms[exp.T],
+                                                                                     exp.sales)
+    with pytest.raises(ValueError, match="assignment must be"):
+        cm.CoarsePolicy(assignment="magic", progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)

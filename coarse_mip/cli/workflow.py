@@ -158,6 +158,9 @@ def _cmd_fit(args) -> int:
         print(f"Stage I: {policy.estimator_name_} ({policy.interpolation_ or 'labels'}), the smallest cross-fitted DR "
               "loss of:\n" + policy.selection_.table[["dr_loss", "dr_loss_se", "policy_value"]].to_string(
                   float_format=lambda v: f"{v:.4g}"))
+    if policy.assignment_table_ is not None:
+        print(f"assignment to the menu: {policy.assignment_} (cross-fitted DR value per individual of each rule):\n"
+              + policy.assignment_table_.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"menu {list(policy.menu_)}  status {sol.status}  objective {sol.objective:.10g}  bound {sol.bound:.10g}"
           f"  gap {sol.gap:.3g}")
     joblib.dump(policy, args.out)
