@@ -740,13 +740,8 @@ def _choose(table: pd.DataFrame) -> tuple:
 def _optimism(in_sample: pd.DataFrame, out_of_fold: pd.DataFrame, menu: np.ndarray, weights) -> float:
     """The menu's estimated share of full personalization in sample minus out of fold (each row at its
     estimated best offered column)."""
-    w = np.ones(len(in_sample)) if weights is None else np.asarray(weights)
-
-    def share(P: np.ndarray) -> float:
-        full = w @ P.max(axis=1)
-        return float(w @ P[:, menu].max(axis=1) / full) if full > 0 else np.nan
-
-    return share(in_sample.to_numpy()) - share(out_of_fold.to_numpy())
+    inside, outside = scenario_shares([in_sample.to_numpy(), out_of_fold.to_numpy()], menu, weights)
+    return float(inside - outside)
 
 
 def _release(version: str) -> tuple:

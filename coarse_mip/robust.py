@@ -54,9 +54,9 @@ def scenario_shares(scenarios: list[np.ndarray], menu, weights: np.ndarray | Non
     """The menu's share of full personalization under each scenario (every row at its best offered
     column), shape (B,)."""
     cols = np.asarray(menu, dtype=np.intp)
+    w = np.ones(scenarios[0].shape[0]) if weights is None else np.asarray(weights, dtype=float)
     out = []
     for P in scenarios:
-        w = np.ones(P.shape[0]) if weights is None else np.asarray(weights, dtype=float)
         full = w @ P.max(axis=1)
         out.append(w @ P[:, cols].max(axis=1) / full if full > 0 else np.nan)
     return np.asarray(out)

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from .select import paired_se
+
 __all__ = ["RULES", "compare_assignments", "fit_rule"]
 
 #: Assignment rules of a menu.
@@ -80,12 +82,8 @@ def compare_assignments(Z: np.ndarray, rewards: np.ndarray, oof_profits: np.ndar
             a[held] = fit_rule(rule, Z[train], rewards[train], w[train], random_state).predict(Z[held])
         chosen[rule] = a
     got = {rule: rewards[np.arange(n), a] for rule, a in chosen.items()}
-    p = w / w.sum()
-    rows = []
-    for rule, r in got.items():
-        diff = r - got["plug_in"]
-        se = float(np.sqrt(p @ (diff - p @ diff) ** 2 / max(n - 1, 1)))
-        rows.append({"rule": rule, "value": float(p @ r), "se_vs_plug_in": se})
+    rows = [{"rule": rule, "value": float(w @ r / w.sum()), "se_vs_plug_in": paired_se(r - got["plug_in"], w)}
+            for rule, r in got.items()]
     return pd.DataFrame(rows).set_index("rule")
 
 

@@ -18,12 +18,11 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyRegressor
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import as_frame, check_int, check_weights
-from .estimate import encode, fit_encoder
+from .._validation import check_int
+from .estimate import check_arm_data, encode, fit_encoder, outcome_boosting
 
 __all__ = ["DoseDMLEstimator"]
 
@@ -74,22 +73,13 @@ class DoseDMLEstimator(BaseEstimator):
         check_int(self.degree, "degree", 1)
         check_int(self.cv, "cv", 2)
         start = time.perf_counter()
-        frame = as_frame(X)
         arms = np.asarray(arms, dtype=float)
-        T = np.asarray(T)
-        y = np.asarray(y, dtype=float)
         if arms.ndim != 1 or arms.size < 2 or arms[0] != 0.0:
             raise ValueError(f"arms must be numeric doses from the control 0, got {arms.tolist()}")
-        if T.ndim != 1 or y.ndim != 1 or not len(frame) == len(T) == len(y):
-            raise ValueError(f"X, T and y must have the same number of rows, got {len(frame)}, {T.shape} and {y.shape}")
-        if not np.issubdtype(T.dtype, np.integer) or T.size == 0 or T.min() < 0 or T.max() >= arms.size:
-            raise ValueError(f"T must hold arm indices 0..{arms.size - 1}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf")
-        sw = None if sample_weight is None else check_weights(sample_weight, len(y), "sample_weight")
+        frame, T, y, sw = check_arm_data(X, T, y, arms.size, sample_weight)
         Z = fit_encoder(self, frame)
         dose = arms[T][:, None]
-        self.cate_model_ = LinearDML(model_y=self._boosting(), model_t=DummyRegressor(),
+        self.cate_model_ = LinearDML(model_y=outcome_boosting(self.random_state), model_t=DummyRegressor(),
                                      treatment_featurizer=PolynomialFeatures(self.degree, include_bias=False),
                                      discrete_treatment=False, cv=self.cv, random_state=self.random_state)
         with warnings.catch_warnings():
@@ -97,7 +87,7 @@ class DoseDMLEstimator(BaseEstimator):
             # use the point estimates only, never its inference.
             warnings.filterwarnings("ignore", message="Co-variance matrix is underdetermined")
             self.cate_model_.fit(y, dose, X=Z, sample_weight=sw, groups=groups)
-        self.baseline_model_ = self._boosting().fit(np.hstack([Z, dose]), y, sample_weight=sw)
+        self.baseline_model_ = outcome_boosting(self.random_state).fit(np.hstack([Z, dose]), y, sample_weight=sw)
         self.arms_ = arms
         self.n_arms_ = arms.size
         self.fit_time_ = time.perf_counter() - start
@@ -114,6 +104,3 @@ class DoseDMLEstimator(BaseEstimator):
         effects = [self.cate_model_.effect(Z, T0=zero, T1=np.full((n, 1), d)) for d in self.arms_[1:]]
         return np.column_stack([mu0, *(mu0 + e.reshape(n) for e in effects)])
 
-    def _boosting(self) -> HistGradientBoostingRegressor:
-        return HistGradientBoostingRegressor(learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=50, max_iter=500,
-                                             early_stopping=True, random_state=self.random_state)

@@ -28,8 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import as_frame, check_weights
-from .estimate import encode, fit_encoder
+from .estimate import check_arm_data, check_zero_inflated, encode, fit_encoder
 
 __all__ = ["DoseResponseEstimator", "MONOTONE"]
 
@@ -104,19 +103,10 @@ class DoseResponseEstimator(BaseEstimator):
         if not isinstance(self.learning_rate, numbers.Real) or not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
         start = time.perf_counter()
-        frame = as_frame(X)
         arms = np.asarray(arms)
         self.dose_ = np.issubdtype(arms.dtype, np.number) and not np.issubdtype(arms.dtype, np.bool_)
         arms = arms.astype(float) if self.dose_ else arms.astype(object)
-        T = np.asarray(T)
-        y = np.asarray(y, dtype=float)
-        if T.ndim != 1 or y.ndim != 1 or not len(frame) == len(T) == len(y):
-            raise ValueError(f"X, T and y must have the same number of rows, got {len(frame)}, {T.shape} and {y.shape}")
-        if not np.issubdtype(T.dtype, np.integer) or T.size == 0 or T.min() < 0 or T.max() >= arms.size:
-            raise ValueError(f"T must hold arm indices 0..{arms.size - 1}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf")
-        sw = None if sample_weight is None else check_weights(sample_weight, len(y), "sample_weight")
+        frame, T, y, sw = check_arm_data(X, T, y, arms.size, sample_weight)
         self.arms_ = arms
         self.n_arms_ = arms.size
         Z = fit_encoder(self, frame)
@@ -125,9 +115,7 @@ class DoseResponseEstimator(BaseEstimator):
         cst = [0] * Z.shape[1] + [MONOTONE[self.monotone] if self.dose_ else 0] * n_t
         self.nonzero_model_ = None
         if self.two_part:
-            nonzero = y != 0
-            if nonzero.all() or not nonzero.any():
-                raise ValueError("two_part needs both zero and non-zero outcomes")
+            nonzero = check_zero_inflated(y, "two_part")
             self.nonzero_model_ = HistGradientBoostingClassifier(**self._boosting(cst)).fit(
                 features, nonzero, sample_weight=sw)
             features, y, sw = features[nonzero], y[nonzero], None if sw is None else sw[nonzero]

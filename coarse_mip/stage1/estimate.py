@@ -35,7 +35,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import as_frame, check_finite, check_frame_complete, check_int, check_weights, is_categorical
 
-__all__ = ["ArmOutcomeEstimator", "LEARNERS", "encode", "fit_encoder"]
+__all__ = ["ArmOutcomeEstimator", "LEARNERS", "check_arm_data", "check_zero_inflated", "encode", "fit_encoder",
+           "outcome_boosting"]
 
 logger = logging.getLogger(__name__)
 
@@ -244,10 +245,8 @@ class ArmOutcomeEstimator(BaseEstimator):
         return encode(self, X)
 
     def _boosting(self) -> HistGradientBoostingRegressor:
-        # Early stopping is explicit so small and large fits regularize alike.
-        return HistGradientBoostingRegressor(learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-                                             min_samples_leaf=self.min_samples_leaf, max_iter=500,
-                                             early_stopping=True, random_state=self.random_state)
+        return outcome_boosting(self.random_state, learning_rate=self.learning_rate,
+                                max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf)
 
     def _check_params(self) -> None:
         if self.learner not in LEARNERS:
@@ -260,6 +259,39 @@ class ArmOutcomeEstimator(BaseEstimator):
                              f"got {self.n_estimators}")
         if not isinstance(self.learning_rate, numbers.Real) or not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
+
+
+def outcome_boosting(random_state: int | None, *, learning_rate: float = 0.05, max_leaf_nodes: int = 15,
+                     min_samples_leaf: int = 50, max_iter: int = 500) -> HistGradientBoostingRegressor:
+    """The gradient-boosted outcome regression of Stage I's nuisances and baselines."""
+    # Early stopping is explicit so small and large fits regularize alike.
+    return HistGradientBoostingRegressor(learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes,
+                                         min_samples_leaf=min_samples_leaf, max_iter=max_iter, early_stopping=True,
+                                         random_state=random_state)
+
+
+def check_arm_data(X, T, y, n_arms: int, sample_weight=None) -> tuple:
+    """``(frame, T, y, sample_weight)`` of a pooled Stage I fit, validated: as many rows of X, T and y,
+    arm indices ``0..n_arms-1``, finite outcomes, valid weights (None stays None)."""
+    frame = as_frame(X)
+    T = np.asarray(T)
+    y = np.asarray(y, dtype=float)
+    if T.ndim != 1 or y.ndim != 1 or not len(frame) == len(T) == len(y):
+        raise ValueError(f"X, T and y must have the same number of rows, got {len(frame)}, {T.shape} and {y.shape}")
+    if not np.issubdtype(T.dtype, np.integer) or T.size == 0 or T.min() < 0 or T.max() >= n_arms:
+        raise ValueError(f"T must hold arm indices 0..{n_arms - 1}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf")
+    sw = None if sample_weight is None else check_weights(sample_weight, len(y), "sample_weight")
+    return frame, T, y, sw
+
+
+def check_zero_inflated(y: np.ndarray, model: str) -> np.ndarray:
+    """The mask ``y != 0`` of a two-part model; both parts need rows."""
+    nonzero = y != 0
+    if nonzero.all() or not nonzero.any():
+        raise ValueError(f"{model} needs both zero and non-zero outcomes")
+    return nonzero
 
 
 def fit_encoder(est: BaseEstimator, frame: pd.DataFrame) -> np.ndarray:

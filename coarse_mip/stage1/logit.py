@@ -20,13 +20,12 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import as_frame, check_int, check_weights, is_categorical
-from .estimate import encode, fit_encoder
+from .._validation import as_frame, check_int, is_categorical
+from .estimate import check_arm_data, check_zero_inflated, encode, fit_encoder, outcome_boosting
 
 __all__ = ["LogitDoseEstimator", "PENALTY_ROWS"]
 
@@ -84,20 +83,9 @@ class LogitDoseEstimator(BaseEstimator):
         with both zero and non-zero values. ``groups`` is accepted for a common interface."""
         check_int(self.n_knots, "n_knots", 2)
         start = time.perf_counter()
-        frame = as_frame(X)
         arms = np.asarray(arms, dtype=float)
-        T = np.asarray(T)
-        y = np.asarray(y, dtype=float)
-        if T.ndim != 1 or y.ndim != 1 or not len(frame) == len(T) == len(y):
-            raise ValueError(f"X, T and y must have the same number of rows, got {len(frame)}, {T.shape} and {y.shape}")
-        if not np.issubdtype(T.dtype, np.integer) or T.size == 0 or T.min() < 0 or T.max() >= arms.size:
-            raise ValueError(f"T must hold arm indices 0..{arms.size - 1}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf")
-        nonzero = y != 0
-        if nonzero.all() or not nonzero.any():
-            raise ValueError("the logit dose model needs both zero and non-zero outcomes")
-        sw = None if sample_weight is None else check_weights(sample_weight, len(y), "sample_weight")
+        frame, T, y, sw = check_arm_data(X, T, y, arms.size, sample_weight)
+        nonzero = check_zero_inflated(y, "the logit dose model")
         Z = fit_encoder(self, frame)
         categorical = [c for c in frame.columns if is_categorical(frame[c])]
         numeric = [c for c in frame.columns if c not in categorical]
@@ -126,10 +114,8 @@ class LogitDoseEstimator(BaseEstimator):
         self.participation_ = search if rows.size == len(y) else LogisticRegression(C=self.C_, max_iter=2000).fit(
             X_std, nonzero, sample_weight=sw)
         dose = arms[T][:, None]
-        self.amount_model_ = HistGradientBoostingRegressor(
-            learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=50, max_iter=300, early_stopping=True,
-            random_state=self.random_state).fit(np.hstack([Z, dose])[nonzero], y[nonzero],
-                                                sample_weight=None if sw is None else sw[nonzero])
+        self.amount_model_ = outcome_boosting(self.random_state, max_iter=300).fit(
+            np.hstack([Z, dose])[nonzero], y[nonzero], sample_weight=None if sw is None else sw[nonzero])
         self.fit_time_ = time.perf_counter() - start
         logger.info("fitted the logit dose model on n=%d (%d features, C=%.3g) in %.2f s", len(y), F.shape[1],
                     self.C_, self.fit_time_)

@@ -35,13 +35,12 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold, KFold
 
 from .._validation import as_frame
-from .estimate import fit_encoder
+from .estimate import fit_encoder, outcome_boosting
 
-__all__ = ["STACK", "Selection", "StackedEstimator", "cross_fit", "select_estimator", "stack_weights"]
+__all__ = ["STACK", "Selection", "StackedEstimator", "cross_fit", "paired_se", "select_estimator", "stack_weights"]
 
 #: The name of the stacked combination in a Selection.
 STACK = "stack"
@@ -128,8 +127,7 @@ def dr_scores(X, T: np.ndarray, y: np.ndarray, n_arms: int, splits, *, sample_we
     onehot = np.eye(n_arms)
     mu = np.empty((len(y), n_arms))
     for train, held in splits:
-        model = HistGradientBoostingRegressor(learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=50,
-                                              max_iter=500, early_stopping=True, random_state=random_state)
+        model = outcome_boosting(random_state)
         model.fit(np.hstack([Z[train], onehot[T[train]]]), y[train], sample_weight=w[train])
         for k in range(n_arms):
             mu[held, k] = model.predict(np.hstack([Z[held], np.broadcast_to(onehot[k], (len(held), n_arms))]))
@@ -199,19 +197,21 @@ def select_estimator(candidates: Mapping[str, object], X, T, y, *,
             logger.info("Stage I candidate %s: DR loss %.4g, plug-in policy value %.4g", label, rows[label]["dr_loss"],
                         rows[label]["policy_value"])
 
+    seconds = {}
     for name, est in candidates.items():
         start = time.perf_counter()
         oof[name] = cross_fit(est, X, T, y, splits, sample_weight=sample_weight,
                               fit_params=(fit_params or {}).get(name))
-        score(name, oof[name], (time.perf_counter() - start) / len(splits))
+        seconds[name] = (time.perf_counter() - start) / len(splits)
+        score(name, oof[name], seconds[name])
     weights = stack_weights({k: _incremental(price(v, None)) for k, v in oof.items()}, G, w) if stack else {}
     if len(weights) > 1:
         oof[STACK] = sum(weight * oof[k] for k, weight in weights.items())
-        score(STACK, oof[STACK], sum(rows[k if len(variants) == 1 else f"{k}/{variants[0]}"]["fit_s"] for k in weights))
+        score(STACK, oof[STACK], sum(seconds[k] for k in weights))
     order = sorted(rows, key=lambda k: rows[k]["dr_loss"])
     best_loss = rows[order[0]]["loss_rows"]
     table = pd.DataFrame([{"candidate": k, "estimator": rows[k]["estimator"], "variant": rows[k]["variant"],
-                           "dr_loss": rows[k]["dr_loss"], "dr_loss_se": _se(rows[k]["loss_rows"] - best_loss, w),
+                           "dr_loss": rows[k]["dr_loss"], "dr_loss_se": paired_se(rows[k]["loss_rows"] - best_loss, w),
                            "policy_value": rows[k]["policy_value"], "fit_s": rows[k]["fit_s"]}
                           for k in order]).set_index("candidate")
     return Selection(table, oof, G, scores, weights)
@@ -276,7 +276,8 @@ def _incremental(levels: np.ndarray) -> np.ndarray:
     return levels - levels[:, :1]
 
 
-def _se(diff: np.ndarray, w: np.ndarray) -> float:
+def paired_se(diff: np.ndarray, w: np.ndarray) -> float:
+    """Standard error of the weighted mean of per-individual differences ``diff`` (n,)."""
     w = w / w.sum()
     mean = w @ diff
     return float(np.sqrt(w @ (diff - mean) ** 2 / max(len(diff) - 1, 1)))
