@@ -155,9 +155,10 @@ def _cmd_fit(args) -> int:
         print(format_curve(policy.curve_))
     sol = policy.solution_
     if policy.selection_ is not None:
-        print(f"Stage I: {policy.estimator_name_} ({policy.interpolation_ or 'labels'}), the smallest cross-fitted DR "
-              "loss of:\n" + policy.selection_.table[["dr_loss", "dr_loss_se", "policy_value"]].to_string(
-                  float_format=lambda v: f"{v:.4g}"))
+        table = policy.selection_.table[["dr_loss", "dr_loss_se", "policy_value"]]
+        print(f"Stage I: {policy.estimator_name_} ({policy.interpolation_ or 'labels'}), chosen by cross-fitted DR "
+              "loss (within one standard error of the smallest, the highest plug-in policy value):\n"
+              + table.to_string(float_format=lambda v: f"{v:.4g}"))
     if policy.assignment_table_ is not None:
         print(f"assignment to the menu: {policy.assignment_} (cross-fitted DR value per individual of each rule):\n"
               + policy.assignment_table_.to_string(float_format=lambda v: f"{v:.4g}"))
@@ -321,8 +322,9 @@ def add_commands(sub) -> None:
         p.add_argument("--grid", type=parse_grid, metavar="START:STOP:STEP",
                        help="candidate doses (default: the experiment's arms)")
         p.add_argument("--estimator", choices=ESTIMATORS, default="auto",
-                       help="Stage I (default auto: the smallest cross-fitted doubly robust loss among the per-arm "
-                            "DRLearner, the pooled dose, two-part and LinearDML models); or one of them by name")
+                       help="Stage I (default auto: chosen by cross-fitted doubly robust loss among the per-arm "
+                            "DRLearner, the pooled dose, two-part, LinearDML and logit models and their stack); or "
+                            "one of them by name")
         p.add_argument("--interpolation", choices=("auto", *INTERPOLATIONS), default="auto",
                        help="demand between the arms for doses (auto: chosen with --estimator auto; else quadratic "
                             "per arm, linear for the pooled models)")
