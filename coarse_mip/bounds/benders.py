@@ -20,7 +20,7 @@ from ..formulations.master import build_master
 from ..kernels import Incumbent, row_groups, separate
 from ..solver import HighsSession
 
-__all__ = ["BendersMaster", "BendersLP", "LPBounder", "benders_lp"]
+__all__ = ["BendersMaster", "BendersLP", "LPBounder", "benders_lp", "fix_by_reduced_cost"]
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,27 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, best.value, it)
     return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, sums, levels, stats)
+
+
+def fix_by_reduced_cost(lp: BendersLP, menu: np.ndarray, value: float,
+                        allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(B10) y bounds (lo, hi) (m,) that every menu worth ``value`` (that of ``menu``) or more satisfies.
+
+    With ``z`` the last master LP value and ``r_t`` the reduced costs there, a menu with
+    ``y_t = 1`` is worth at most ``z + r_t`` (``r_t <= 0``, y_t at its lower bound) and one with
+    ``y_t = 0`` at most ``z - r_t`` (``r_t >= 0``, at its upper bound); ``allowed`` (m,) bool
+    (default: all) marks the columns not dropped already. A margin covers LP round-off, and
+    ``menu`` itself always stays feasible.
+    """
+    z, r = lp.master_value, lp.reduced_costs
+    floor = value - 1e-7 * max(1.0, abs(value))
+    hi = z + r >= floor
+    if allowed is not None:
+        hi &= allowed
+    hi[menu] = True
+    lo = np.zeros_like(hi)
+    lo[menu] = (z - r[menu]) < floor
+    return lo.astype(np.float64), hi.astype(np.float64)
 
 
 class LPBounder:

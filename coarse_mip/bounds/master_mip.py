@@ -8,28 +8,9 @@ import numpy as np
 
 from .. import rows
 from ..kernels import Incumbent, separate
-from .benders import BendersLP
+from .benders import BendersLP, fix_by_reduced_cost
 
-__all__ = ["fix_by_reduced_cost", "master_mip"]
-
-
-def fix_by_reduced_cost(lp: BendersLP, menu: np.ndarray, value: float,
-                        allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B10) y bounds (lo, hi) (m,) that every menu worth ``value`` (that of ``menu``) or more satisfies.
-
-    With ``z`` the last master LP value and ``r_t`` the reduced costs there, a menu with
-    ``y_t = 1`` is worth at most ``z + r_t`` (``r_t <= 0``, y_t at its lower bound) and one with
-    ``y_t = 0`` at most ``z - r_t`` (``r_t >= 0``, at its upper bound); ``allowed`` (m,) bool
-    marks the columns not dropped already. A margin covers LP round-off, and ``menu`` itself
-    always stays feasible.
-    """
-    z, r = lp.master_value, lp.reduced_costs
-    floor = value - 1e-7 * max(1.0, abs(value))
-    hi = allowed & (z + r >= floor)
-    hi[menu] = True
-    lo = np.zeros_like(hi)
-    lo[menu] = (z - r[menu]) < floor
-    return lo.astype(np.float64), hi.astype(np.float64)
+__all__ = ["master_mip"]
 
 
 def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP, allowed: np.ndarray, *,

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from .. import rows
-from ..bounds import LPBounder, master_mip
+from ..bounds import LPBounder, fix_by_reduced_cost, master_mip
 from ..bounds.columns import ColumnBound
 from ..bounds.priced import priced_bound
 from ..formulations import assignment, radius, strong
@@ -169,9 +169,8 @@ def _benders(P, w, K, ctx, stats, finish, highs):
         stats["finish"] = "time limit before the MIP"
         return best.menu, lp.bound
     # (B10) a column whose reduced cost says y_t = 1 caps the value below the incumbent's
-    # appears in no better menu: drop it (with a margin for LP round-off).
-    keep = lp.master_value + lp.reduced_costs >= value - 1e-7 * scale
-    keep[best.menu] = True
+    # appears in no better menu: drop it.
+    keep = fix_by_reduced_cost(lp, best.menu, value)[1] > 0
     name = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "lp-branch")
     stats.update(columns_fixed_to_zero=int(P.shape[1] - keep.sum()), finish=name)
     if keep.sum() <= K:
