@@ -16,8 +16,9 @@ process on this 2-core machine (HiGHS threads default).
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tsplib.py --instances rl1304,fl1400 --time-limit 300
     .venv/bin/python benchmarks/tsplib.py --instances rl5934 --p 200,300,400 --time-limit 600
 
-Appends one JSON line per row to ``benchmarks/results/tsplib.jsonl`` as it goes (a stopped run
-keeps what it finished) and rewrites ``benchmarks/results/tsplib.md`` from the rows of this run.
+Appends one JSON line per row to ``benchmarks/results/<out>.jsonl`` as it goes (a stopped run
+keeps what it finished) and rewrites ``benchmarks/results/<out>.md`` from the rows of this run
+(``--out``, default ``tsplib``: give a partial run its own name).
 """
 
 # ruff: noqa: E402  (OMP_NUM_THREADS must be set before numpy loads)
@@ -85,6 +86,7 @@ def main(argv=None) -> int:
     ap.add_argument("--instances", default="rl1304,fl1400,pcb3038", help="comma-separated names")
     ap.add_argument("--p", default="", help="comma-separated p values (default: every row)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per row")
+    ap.add_argument("--out", default="tsplib", help="results file stem under benchmarks/results/")
     args = ap.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=os.path.dirname(__file__)).stdout.strip()
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
             print(json.dumps({k: row[k] for k in ("instance", "p", "status", "ours_value", "paper_value",
                                                   "ours_s", "paper_s", "ratio", "passed")}), flush=True)
             rows.append(row)
-            with open(RESULTS / "tsplib.jsonl", "a") as f:
+            with open(RESULTS / f"{args.out}.jsonl", "a") as f:
                 f.write(json.dumps(row, default=str) + "\n")
         del D
     df = pd.DataFrame(rows)
@@ -117,7 +119,7 @@ def main(argv=None) -> int:
     print(summary)
     cols = ["instance", "p", "paper_value", "paper_status", "ours_value", "ours_bound", "status", "gap",
             "ours_s", "paper_s", "ratio", "passed", "finish"]
-    (RESULTS / "tsplib.md").write_text(
+    (RESULTS / f"{args.out}.md").write_text(
         "# TSPLIB p-median against DAE 2023\n\n`" + " ".join(["benchmarks/tsplib.py", *(argv or sys.argv[1:])])
         + f"` (commit {commit})\n\n{summary}\n\n" + markdown_table(df[cols]) + "\n")
     return 0 if df.passed.all() else 1

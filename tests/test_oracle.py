@@ -72,7 +72,7 @@ def test_medium_instance_formulations_agree():
 @pytest.mark.parametrize("n, m, K", [(80, 16, 4), (120, 20, 12)])
 def test_medium_instance_benders_finishes_agree_with_radius(n, m, K):
     # Uniform profits leave an LP gap, so every finish has to run; K = 12 > AUTO_BRANCH_K
-    # sends auto to lp-branch.
+    # sends auto to the master MIP.
     from coarse_mip.datasets import synthetic_profits
 
     P = synthetic_profits(n, m, "uniform", seed=3)
@@ -82,3 +82,5 @@ def test_medium_instance_benders_finishes_agree_with_radius(n, m, K):
         sol = cm.solve(P, K, "exact", formulation="benders", finish=finish)
         assert sol.status == "optimal" and sol.stats["finish"] != "LP bound", finish
         assert sol.objective == pytest.approx(ref.objective, rel=1e-9), finish
+        if finish == "auto":
+            assert sol.stats["finish"] == ("branch" if K <= 10 else "master-mip")

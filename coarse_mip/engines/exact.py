@@ -3,7 +3,7 @@
 * ``formulation="auto"`` / ``"benders"`` (formulations/benders.md): the heuristic's menu ->
   the Benders LP cut loop (bound, better roundings) -> VNS if a gap is left -> reduced-cost
   fixing (B10) -> a finish on the surviving columns: Lagrangian branch and bound (B11-B13,
-  K <= 10), branch and bound on node LPs (B16, K > 10), the master MIP (B17) or the radius MIP.
+  K <= 10), the master MIP (B17, K > 10), branch and bound on node LPs (B16) or the radius MIP.
   Why ``auto`` is Benders at every size: formulations/README.md.
 * ``formulation="radius"`` / ``"strong"``: exact reductions -> greedy menu (warm start and
   fallback incumbent) -> the compact Pyomo model -> HiGHS.
@@ -51,9 +51,10 @@ FORMULATIONS = ("auto", "benders", "ladder", "radius", "strong")
 LADDER = "single-peaked DP (D7-D8)"
 FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 
-#: The Benders flow finishes with Lagrangian branch and bound up to this K and with branch and
-#: bound on node LPs above (OR-Library: the first wins for p <= 10; for p >= 20 the second beat
-#: the radius MIP, e.g. pmed14 0.2 s against 1.4 s, and rl1304 p = 200: 92 s, radius not done).
+#: The Benders flow finishes with Lagrangian branch and bound up to this K (OR-Library: it wins
+#: for p <= 10) and above it with the master MIP (B17), which beat branch and bound on node LPs
+#: (B16) on rl1304 p = 100 (18 s against 26 s), fl1400 p = 200 (proven in 81 s; not in 120 s)
+#: and tied or won on CATE-like profits at K = 12..15 (gap after 60 s).
 AUTO_BRANCH_K = 10
 
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation) ...
@@ -171,7 +172,7 @@ def _benders(P, w, K, ctx, stats, finish, highs):
     # (B10) a column whose reduced cost says y_t = 1 caps the value below the incumbent's
     # appears in no better menu: drop it.
     keep = fix_by_reduced_cost(lp, best.menu, value)[1] > 0
-    name = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "lp-branch")
+    name = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "master-mip")
     stats.update(columns_fixed_to_zero=int(P.shape[1] - keep.sum()), finish=name)
     if keep.sum() <= K:
         return best.menu, value           # only the incumbent's columns can do as well
