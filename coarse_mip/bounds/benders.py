@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import rows
 from ..formulations.master import build_master
-from ..kernels import Incumbent, row_groups, separate
+from ..kernels import Incumbent, TopColumns, row_groups, separate
 from ..solver import HighsSession
 
 __all__ = ["BendersMaster", "BendersLP", "LPBounder", "benders_lp", "fix_by_reduced_cost"]
@@ -115,6 +115,7 @@ class BendersLP:
     master: BendersMaster             # the master with every cut, for branch and bound on node LPs
     groups: np.ndarray                # row groups of the cuts (n,)
     sums: rows.GroupSums              # their group sums, for separating again
+    top: TopColumns | None            # the rows' sorted lists (in memory), for separating again
     multipliers: np.ndarray           # Lagrangian multipliers mu (n,) (B11): from the cut duals (B15)
                                       # when the levels were kept, else the best point's levels
     stats: dict = field(default_factory=dict)
@@ -142,6 +143,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     best_row = rows.row_max(P)
     master = BendersMaster(m, K, np.bincount(groups, weights=w * best_row, minlength=G), seed=seed)
     sums = rows.group_sums(P, w, groups, G)
+    top = TopColumns(P) if rows.in_memory(P) else None
     best = Incumbent(P, w, menu)
     core = np.zeros(m)
     core[best.menu] = 1.0
@@ -161,12 +163,12 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
             point = y
         else:
             point = alpha * y + (1 - alpha) * core                           # (B8)
-        C, d, f, V = separate(P, w, point, groups, G, sums)
+        C, d, f, V = separate(P, w, point, groups, G, sums, top)
         cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
         late = deadline is not None and 2 * time.perf_counter() - ts > deadline
         if cut.size == 0 and point is not y and not late:                    # no progress: plain Kelley
             point = y
-            C, d, f, V = separate(P, w, y, groups, G, sums)
+            C, d, f, V = separate(P, w, y, groups, G, sums, top)
             cut = np.flatnonzero(theta > d + C @ y + cut_tol)
         if f > lp_value:
             lp_value, levels = f, V
@@ -196,7 +198,7 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
              "benders_separation_s": sep_s, "benders_master_s": master_s, "benders_round_s": round_s,
              "benders_s": time.perf_counter() - t0, "lp_value": lp_value}
     logger.debug("Benders LP: bound %.6g, LP >= %.6g, incumbent %.6g after %d rounds", bound, lp_value, best.value, it)
-    return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, sums, levels, stats)
+    return BendersLP(bound, lp_value, best.menu, best.value, y, bound_it, rc, master, groups, sums, top, levels, stats)
 
 
 def fix_by_reduced_cost(lp: BendersLP, menu: np.ndarray, value: float,

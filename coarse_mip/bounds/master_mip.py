@@ -54,7 +54,7 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         tol = 1e-9 * max(1.0, abs(best.value))
         if bound <= best.value + max(mip_gap * abs(best.value), tol):
             break
-        C, d, _, _ = separate(P, w, y, groups, G, sums)
+        C, d, _, _ = separate(P, w, y, groups, G, sums, lp.top)
         cut = np.flatnonzero(theta > d + C @ y + tol)
         if cut.size == 0:
             # The master's menu is worth what it claims: optimal if the MIP was solved, and

@@ -12,9 +12,9 @@
 
 from .incumbent import Incumbent
 from .ladder import LadderTables, ladder_tables, peaks
-from .separation import row_groups, separate
+from .separation import TopColumns, row_groups, separate
 from .swap_state import SwapState
 from .transport import MenuValues, Transport, transport
 
-__all__ = ["Incumbent", "LadderTables", "MenuValues", "SwapState", "Transport", "ladder_tables", "peaks",
+__all__ = ["Incumbent", "LadderTables", "MenuValues", "SwapState", "TopColumns", "Transport", "ladder_tables", "peaks",
            "row_groups", "separate", "transport"]

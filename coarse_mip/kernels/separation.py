@@ -14,7 +14,40 @@ import numpy as np
 
 from .. import rows
 
-__all__ = ["row_groups", "separate"]
+__all__ = ["TopColumns", "row_groups", "separate"]
+
+
+class TopColumns:
+    """Each row's ``L`` best columns by decreasing profit, ties by column index (n, L) int32.
+
+    Built on first use, once per matrix: a master point with a wide support is then separated
+    by walking these short lists (the paper's sorted distance lists) instead of sorting every
+    row's support again at each round. Only for in-memory rows.
+    """
+
+    def __init__(self, P: np.ndarray, L: int = 32):
+        self.P, self.L = P, min(L, P.shape[1])
+        self._lists: np.ndarray | None = None
+
+    def lists(self) -> np.ndarray:
+        if self._lists is None:
+            self._lists, = rows.map_reduce(self.P, lambda s, b: (_top(b, self.L),), ("concat",))
+        return self._lists
+
+
+def _top(b: np.ndarray, L: int) -> np.ndarray:
+    """(b, L) the L best columns of each row of ``b`` in the order of a stable sort by -profit."""
+    if L < b.shape[1]:
+        level = -np.partition(-b, L - 1, axis=1)[:, L - 1:L]         # each row's L-th best value
+        above = b > level
+        tied = b == level
+        # Of the columns tied at the level, the lowest indices, as a stable sort would keep.
+        keep = above | (tied & (np.cumsum(tied, axis=1) <= L - above.sum(axis=1, keepdims=True)))
+        idx = np.nonzero(keep)[1].reshape(b.shape[0], L)              # ascending in each row
+    else:
+        idx = np.broadcast_to(np.arange(L), b.shape)
+    order = np.argsort(-np.take_along_axis(b, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1).astype(np.int32)
 
 
 def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.ndarray, int]:
@@ -31,31 +64,50 @@ def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.nda
 
 
 def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int,
-             sums: rows.GroupSums | None = None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+             sums: rows.GroupSums | None = None,
+             top: TopColumns | None = None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Cuts (B3) of every row at the master point ``y`` (m,), summed per group (B4).
 
     ``sums``: :func:`coarse_mip.rows.group_sums` of (P, w, groups, G), when the caller
-    separates repeatedly. Returns (C (G, m), d (G,), value, V (n,)) with group cut
-    ``theta_g <= d_g + C_g . y`` and ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5).
+    separates repeatedly; ``top``: the rows' sorted lists, walked first when ``y`` has more
+    than ``top.L`` positive entries (rows they do not fill are sorted as without them).
+    Returns (C (G, m), d (G,), value, V (n,)) with group cut ``theta_g <= d_g + C_g . y`` and
+    ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5).
     """
     sums = rows.group_sums(P, w, groups, G) if sums is None else sums
     support = np.flatnonzero(y > 1e-12)
     integral = bool((y[support] >= 1.0 - 1e-9).all())
-    ys = y[support]
+    lists = top.lists() if top is not None and not integral and support.size > top.L else None
+    y_support = np.where(y > 1e-12, y, 0.0)
 
     def block_cuts(s, b):
-        sub = b[:, support]
         if integral:                 # the best chosen column alone fills the row
-            V = sub.max(axis=1)
+            V = b[:, support].max(axis=1)
+        elif lists is None:
+            V = _fill_level(b, support, y_support)
         else:
-            order = np.argsort(-sub, axis=1, kind="stable")
-            filled = np.cumsum(ys[order], axis=1)
-            # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
-            at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
-            V = np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
+            # Zeros off the support leave the running sums of the sort above unchanged, so the
+            # level is the same; a row its list does not fill is sorted in full.
+            head = lists[s]
+            filled = np.cumsum(y_support[head], axis=1) >= 1.0 - 1e-9
+            at = np.argmax(filled, axis=1)
+            V = b[np.arange(b.shape[0]), head[np.arange(b.shape[0]), at]]
+            short = np.flatnonzero(~filled[:, -1])
+            if short.size:
+                V[short] = _fill_level(b[short], support, y_support)
         return rows.weighted_excess(b, V, sums.block(s), out=rows.scratch(*b.shape)), V
 
     C, V = rows.map_reduce(P, block_cuts, ("sum", "concat"), rows=sums.rows)
     C = np.asarray(C)
     d = np.bincount(groups, weights=w * V, minlength=G)
     return C, d, float(d.sum() + C.sum(axis=0) @ y), V
+
+
+def _fill_level(b: np.ndarray, support: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(b,) each row's level: its columns by decreasing profit fill a total y of 1 (B2)."""
+    sub = b[:, support]
+    order = np.argsort(-sub, axis=1, kind="stable")
+    filled = np.cumsum(y[support][order], axis=1)
+    # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
+    at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
+    return np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]

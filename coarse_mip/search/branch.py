@@ -104,7 +104,7 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
             if best.offer(np.argpartition(-y, K - 1)[:K]):
                 value = best.value
                 tol = gap_tol * max(1.0, abs(value))
-            C, d, _, _ = separate(P, w, y, groups, sums.G, sums)
+            C, d, _, _ = separate(P, w, y, groups, sums.G, sums, lp.top)
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
             if cut.size == 0:
                 break                                        # the node LP is solved
