@@ -46,7 +46,10 @@ class SwapState:
 
         def build(s, block):
             c1, b1, c2, b2 = rows.top_two(block[:, menu])
-            return (c1, b1, c2, b2, *_terms(block, w[s], b1, b2, c1, k))
+            G, loss, slots, X_slots = _terms(block, w[s], b1, b2, c1, k)
+            X = np.zeros((k, block.shape[1]))
+            X[slots] = X_slots
+            return c1, b1, c2, b2, G, loss, X
 
         (self.c1, self.b1, self.c2, self.b2, self.G, self.loss,
          self.X) = rows.map_reduce(self.P, build, ("concat",) * 4 + ("sum",) * 3)
@@ -90,17 +93,20 @@ class SwapState:
 
     def _account(self, where, block: np.ndarray, sign: float) -> None:
         """Add (sign = 1) or remove (sign = -1) the rows' terms in G, loss and X."""
-        G, loss, X = _terms(block, self.w[where], self.b1[where], self.b2[where], self.c1[where], self.menu.size)
+        G, loss, slots, X = _terms(block, self.w[where], self.b1[where], self.b2[where], self.c1[where],
+                                   self.menu.size)
         self.G += sign * G
         self.loss += sign * loss
-        self.X += sign * X
+        self.X[slots] += sign * X
 
 
-def _terms(block: np.ndarray, w, b1, b2, c1, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows' terms of G (m,), loss (k,) and X (k, m) (module docstring)."""
+def _terms(block: np.ndarray, w, b1, b2, c1, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' terms of G (m,), loss (k,) and X (module docstring) on the slots the rows use:
+    (slots (s,), X[slots] (s, m)); a swap touches the rows of a few slots, not all k."""
     G = rows.weighted_excess(block, b1, w)
     loss = np.bincount(c1, weights=w * (b1 - b2), minlength=k)
     # (P - b2)^+ - (P - b1)^+ = clip(P, b2, b1) - b2 since b2 <= b1.
     D = np.clip(block, b2[:, None], b1[:, None]) - b2[:, None]
-    by_slot = sp.csr_matrix((w, (c1, np.arange(c1.size))), shape=(k, c1.size))
-    return G, loss, by_slot @ D
+    slots, slot_of_row = np.unique(c1, return_inverse=True)
+    by_slot = sp.csr_matrix((w, (slot_of_row.ravel(), np.arange(c1.size))), shape=(slots.size, c1.size))
+    return G, loss, slots, by_slot @ D
