@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from coarse_mip.bounds import BendersMaster, benders_lp
 from coarse_mip.datasets import FAMILIES, synthetic_profits
@@ -27,7 +28,7 @@ def radius_lp(P, w, K):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_sorted_lists_give_the_same_cuts(family):
+def test_sorted_lists_and_sparse_cuts_give_the_same_cuts(family):
     # Short lists (L = 2, 3) leave many rows unfilled: those fall back to the full sort.
     rng = np.random.default_rng(1)
     for seed in range(12):
@@ -48,6 +49,11 @@ def test_sorted_lists_give_the_same_cuts(family):
             listed = separate(P, w, y, groups, G, top=top)
             for a, b in zip(plain, listed):
                 assert np.array_equal(a, b), (family, seed, L)
+        C, d, value, V = separate(P, w, y, groups, G, sparse=True)
+        assert sp.issparse(C)
+        np.testing.assert_allclose(C.toarray(), plain[0], rtol=1e-12, atol=1e-12)
+        assert np.array_equal(d, plain[1]) and np.array_equal(V, plain[3])
+        assert value == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from .. import rows
 from ..formulations.master import build_master
@@ -50,12 +51,14 @@ class BendersMaster:
         """The HiGHS object holding the master (read only)."""
         return self.session.h
 
-    def add_cuts(self, g: np.ndarray, C: np.ndarray, d: np.ndarray, round_id: int = 0) -> None:
-        """Append ``theta_g - C[j] . y <= d[j]`` for each listed group ``g[j]`` (B4)."""
+    def add_cuts(self, g: np.ndarray, C, d: np.ndarray, round_id: int = 0) -> None:
+        """Append ``theta_g - C[j] . y <= d[j]`` for each listed group ``g[j]`` (B4); ``C``
+        dense or sparse (len(g), m)."""
         self.cut_group.append(np.asarray(g, dtype=np.intp))
         self.cut_round.append(np.full(len(g), round_id, dtype=np.intp))
-        nz = C != 0.0
-        counts = nz.sum(axis=1) + 1
+        C = sp.csr_matrix(C)
+        C.eliminate_zeros()
+        counts = np.diff(C.indptr) + 1
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         index = np.empty(counts.sum(), dtype=np.int32)
         value = np.empty(counts.sum())
@@ -63,9 +66,8 @@ class BendersMaster:
         value[starts] = 1.0
         body = np.ones(counts.sum(), dtype=bool)
         body[starts] = False
-        cut_rows, cols = np.nonzero(nz)
-        index[body] = self.y_cols[cols]
-        value[body] = -C[cut_rows, cols]
+        index[body] = self.y_cols[C.indices]
+        value[body] = -C.data
         self.session.add_rows(np.full(len(g), -np.inf), d, starts, index, value)
         self.cuts += len(g)
 

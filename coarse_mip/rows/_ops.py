@@ -33,15 +33,16 @@ def take(P, index: np.ndarray) -> np.ndarray:
     return backend(P).take(P, np.asarray(index, dtype=np.intp))
 
 
-def weighted_excess(block: np.ndarray, level: np.ndarray, weights, out: np.ndarray | None = None) -> np.ndarray:
+def weighted_excess(block: np.ndarray, level: np.ndarray, weights, out: np.ndarray | None = None,
+                    sparse: bool = False):
     """``weights @ (block - level[:, None])^+`` for one in-memory block (b, m).
 
     ``weights`` is (b,) (result (m,)) or a sparse (G, b) matrix that sums rows into groups
-    (result (G, m)); ``out`` (b, m) is an optional scratch buffer.
+    (result (G, m), a CSR matrix with ``sparse``); ``out`` (b, m) is an optional scratch buffer.
     """
     ex = np.subtract(block, level[:, None], out=out)
     np.maximum(ex, 0.0, out=ex)
-    return weights @ ex
+    return weights @ sp.csr_matrix(ex) if sparse else weights @ ex
 
 
 def excess(P, level: np.ndarray, weights) -> np.ndarray:
