@@ -78,7 +78,8 @@ def solve_row(D: np.ndarray, ref: pd.Series, limit: float) -> dict:
             "ours_value": value, "ours_bound": bound, "status": sol.status, "gap": sol.gap,
             "ours_s": round(elapsed, 2), "ratio": round(elapsed / paper, 3) if both else None,
             "passed": bool(passed), "finish": sol.stats.get("finish"),
-            "formulation": sol.stats.get("formulation")}
+            "formulation": sol.stats.get("formulation"), "heuristic_s": sol.stats.get("heuristic_s"),
+            "lp_s": sol.stats.get("benders_s"), "lp_bound": sol.stats.get("lp_bound")}
 
 
 def main(argv=None) -> int:
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
                + ("—" if gm is None else f"{gm:.2f}"))
     print(summary)
     cols = ["instance", "p", "paper_value", "paper_status", "ours_value", "ours_bound", "status", "gap",
-            "ours_s", "paper_s", "ratio", "passed", "finish"]
+            "ours_s", "paper_s", "ratio", "passed", "finish", "heuristic_s", "lp_s"]
     (RESULTS / f"{args.out}.md").write_text(
         "# TSPLIB p-median against DAE 2023\n\n`" + " ".join(["benchmarks/tsplib.py", *(argv or sys.argv[1:])])
         + f"` (commit {commit})\n\n{summary}\n\n" + markdown_table(df[cols]) + "\n")

@@ -47,7 +47,7 @@ def test_sorted_lists_and_sparse_cuts_give_the_same_cuts(family):
             top = TopColumns(P, L)
             assert np.array_equal(top.lists(), np.argsort(-P, axis=1, kind="stable")[:, :L])
             listed = separate(P, w, y, groups, G, top=top)
-            for a, b in zip(plain, listed):
+            for a, b in zip(plain, listed, strict=True):
                 assert np.array_equal(a, b), (family, seed, L)
         C, d, value, V = separate(P, w, y, groups, G, sparse=True)
         assert sp.issparse(C)
