@@ -53,19 +53,24 @@ def test_greedy_updates_match_recomputed_gains(family):
         assert np.array_equal(got, want), (family, seed)
 
 
-def test_swap_gains_match_brute_force():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_swap_gains_match_brute_force(sparse):
     rng = np.random.default_rng(0)
     for seed in range(20):
         P = synthetic_profits(40, 9, "noisy" if seed % 2 else "ties", seed=seed)
         w = rng.random(40) + 0.1
         menu = np.sort(rng.choice(9, size=3, replace=False))
-        gains = SwapState(P, w, menu).gains()
+        state = SwapState(P, w, menu, sparse=sparse)
+        gains = state.gains()
         base = w @ P[:, menu].max(axis=1)
         for r in range(3):
             for u in np.setdiff1d(np.arange(9), menu):
                 trial = menu.copy()
                 trial[r] = u
                 assert gains[r, u] == pytest.approx(w @ P[:, trial].max(axis=1) - base, abs=1e-9)
+        r, u, gain = state.best_swap()
+        assert u not in menu and gain == pytest.approx(gains.max(), abs=1e-9)
+        assert gains[r, u] == pytest.approx(gain, abs=1e-9)
 
 
 def test_swap_result_is_a_local_optimum():
@@ -75,16 +80,17 @@ def test_swap_result_is_a_local_optimum():
     assert SwapState(P, w, menu).gains().max() <= 1e-9
 
 
-def test_incremental_swaps_match_a_fresh_state():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_incremental_swaps_match_a_fresh_state(sparse):
     rng = np.random.default_rng(5)
     for seed in range(10):
         P = synthetic_profits(300, 12, ("noisy", "ties", "negative", "smooth")[seed % 4], seed=seed)
         w = rng.random(300) + 0.1
-        state = SwapState(P, w, np.array([0, 3, 7]))
+        state = SwapState(P, w, np.array([0, 3, 7]), sparse=sparse)
         for _ in range(15):
             r, u = rng.integers(3), rng.choice(np.setdiff1d(np.arange(12), state.menu))
             state.swap(r, u)
-        fresh = SwapState(P, w, state.menu)
+        fresh = SwapState(P, w, state.menu, sparse=sparse)
         assert state.value == pytest.approx(fresh.value, rel=1e-12)
         np.testing.assert_allclose(state.gains(), fresh.gains(), rtol=1e-9, atol=1e-9)
 

@@ -21,9 +21,8 @@ def local_search(state: SwapState, *, deadline: float | None = None, max_swaps: 
     tol = 1e-12 * max(1.0, abs(state.value))
     swaps = 0
     while swaps < max_swaps and (deadline is None or time.perf_counter() < deadline):
-        gain = state.gains()
-        r, u = np.unravel_index(int(np.argmax(gain)), gain.shape)
-        if not gain[r, u] > tol:
+        r, u, gain = state.best_swap()
+        if not gain > tol:
             break
         old, value = int(state.menu[r]), state.value
         state.swap(r, u)
