@@ -6,7 +6,7 @@ import pytest
 import coarse_mip as cm
 from coarse_mip.datasets import FAMILIES, synthetic_profits
 from coarse_mip.kernels import SwapState
-from coarse_mip.search import greedy_menu, lloyd_menu, swap_search
+from coarse_mip.search import descend_from_lp, greedy_menu, lloyd_menu, swap_search
 
 from .conftest import random_instance
 
@@ -126,3 +126,19 @@ def test_heuristic_stops_at_the_requested_gap():
     assert loose.status == "optimal" and loose.gap <= 0.2          # proven within the request
     assert loose.stats["benders_iterations"] <= tight.stats["benders_iterations"]
     assert tight.bound <= loose.bound + 1e-9 * abs(loose.bound)
+
+
+def test_descents_from_an_lp_point_are_seeded_local_optima():
+    from coarse_mip.bounds import benders_lp
+
+    P = synthetic_profits(300, 30, "uniform", seed=4)
+    w = np.ones(300)
+    K = 6
+    lp = benders_lp(P, w, K, greedy_menu(P, w, K), max_groups=300)
+    runs = [descend_from_lp(P, w, K, lp.y, np.random.default_rng(7)) for _ in range(2)]
+    assert len(runs[0]) == 9                                  # the plain rounding and 8 randomized ones
+    assert [m.tobytes() for m in runs[0]] == [m.tobytes() for m in runs[1]]       # same seed, same menus
+    assert np.array_equal(runs[0][0], swap_search(P, w, np.sort(np.argpartition(-lp.y, K - 1)[:K]))[0])
+    for menu in runs[0]:
+        assert menu.size == K and np.unique(menu).size == K
+        assert SwapState(P, w, menu).gains().max() <= 1e-9 * max(1.0, abs(w @ P[:, menu].max(axis=1)))

@@ -31,13 +31,13 @@ from ..reductions import group_individuals, identical_rows, reduce_problem
 from ..search import (
     branch_and_bound,
     constrained_branch_and_bound,
+    descend_from_lp,
     greedy_menu,
     ladder_menu,
     lagrangian_search,
     lp_branch_and_bound,
     pad_menu,
     search_menu,
-    swap_search,
     unconstrained_start,
 )
 from ..solver import HighsSession, run_highs
@@ -192,13 +192,18 @@ def _root(P, w, K, ctx, stats):
     best = Incumbent(P, w, menu)
     stats.update(figures, **lp.stats, lp_bound=lp.bound, heuristic_objective=best.value,
                  heuristic_s=time.perf_counter() - t1 - lp.stats["benders_s"])
-    # The LP point is often nearly integral: a descent from its rounding can find what the
-    # sampled search missed (rl1304, p = 200: the LP bound is the optimum). Its first pass costs
-    # about a cut round: skipped when that would end past the deadline.
+    # The LP point is often nearly integral: descents from its roundings can find what the
+    # sampled search missed (rl1304, p = 200: the LP bound is the optimum). The first pass costs
+    # about a cut round: skipped when that would end past the deadline. The randomized roundings
+    # get a quarter of the root's time so far.
     left = ctx.remaining()
-    if left is None or left > 2 * lp.stats["benders_round_s"]:
-        if best.offer(swap_search(P, w, np.sort(np.argpartition(-lp.y, K - 1)[:K]), deadline=ctx.deadline)[0]):
-            stats["incumbent"] = "descent from the LP point"
+    if best.value < lp.bound and (left is None or left > 2 * lp.stats["benders_round_s"]):
+        found = descend_from_lp(P, w, K, lp.y, ctx.rng, budget_s=0.25 * (time.perf_counter() - t1),
+                                deadline=ctx.deadline, reserve_s=2 * lp.stats["benders_round_s"])
+        for menu in found:
+            if best.offer(menu):
+                stats["incumbent"] = "descent from the LP point"
+        stats["lp_descents"] = len(found)
     return best, lp
 
 

@@ -19,11 +19,12 @@ from .greedy import best_single, greedy_menu, pad_menu
 from .ladder import ladder_menu
 from .lloyd import lloyd_menu, plusplus_start
 from .menu import search_menu
+from .rounding import descend_from_lp
 from .swap import local_search, swap_search
 from .tree import depth_first
 from .vns import vns
 
-__all__ = ["best_single", "branch_and_bound", "constrained_branch_and_bound", "constrained_lloyd",
+__all__ = ["best_single", "branch_and_bound", "descend_from_lp", "constrained_branch_and_bound", "constrained_lloyd",
            "constrained_swaps", "depth_first", "enumerate_constrained", "enumerate_menus", "greedy_menu",
            "lagrangian_search", "ladder_menu", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu",
            "plusplus_start", "search_menu", "swap_search", "unconstrained_start", "vns"]
