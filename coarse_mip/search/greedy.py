@@ -45,11 +45,9 @@ def greedy_menu(P: np.ndarray, w: np.ndarray, K: int, start=None) -> np.ndarray:
 def _lost_gain(P: np.ndarray, w: np.ndarray, raised: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """(m,) fall of every column's gain when rows ``raised`` move from levels ``old`` to ``new``."""
     lost = np.zeros(P.shape[1])
-    step = rows.block_rows(8 * P.shape[1])
-    for a in range(0, raised.size, step):
-        block = P[raised[a:a + step]]
-        lost += w[raised[a:a + step]] @ (np.maximum(block - old[a:a + step, None], 0.0)
-                                         - np.maximum(block - new[a:a + step, None], 0.0))
+    for s in rows.row_blocks(raised.size, rows.block_rows(8 * P.shape[1])):
+        # (P - old)^+ - (P - new)^+ = clip(P, old, new) - old since old <= new (as in SwapState).
+        lost += w[raised[s]] @ (np.clip(P[raised[s]], old[s, None], new[s, None]) - old[s, None])
     return lost
 
 
