@@ -30,6 +30,23 @@ def test_dominance_screen_then_confirm_on_all_rows():
     assert not dominated_columns(P).any()
 
 
+def test_dominance_on_many_columns_uses_the_peak_screen_exactly():
+    # A distance matrix with duplicated points (only duplicates are dominated), then random-walk
+    # columns with planted dominated ones, where 8 sampled rows leave more than 64 m pairs and the
+    # peak screen runs. The result equals the pairwise definition, column against column.
+    rng = np.random.default_rng(2)
+    xy = rng.random((700, 2)) ** 3                       # crowded corner, sparse periphery
+    xy[650:] = xy[:50]                                   # 50 duplicated points
+    D = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    got = dominated_columns(-D)
+    assert got.sum() == 50 and got[650:].all()
+    P = rng.normal(size=(40, 900)).cumsum(axis=0)
+    P[:, 800:] = P[:, :100] - rng.random((40, 100))      # columns 800.. dominated by 0..99
+    expected = np.array([any((P[:, t] <= P[:, u]).all() and (u < t or (P[:, t] < P[:, u]).any())
+                             for u in range(900) if u != t) for t in range(900)])
+    assert expected[800:].all() and (dominated_columns(P) == expected).all()
+
+
 def test_reduce_merges_rows_and_drops_zero_weights():
     P = np.array([[1.0, 2.0], [1.0, 2.0], [3.0, 0.0], [5.0, 5.0]])
     w = np.array([1.0, 2.0, 0.0, 1.5])
