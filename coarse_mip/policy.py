@@ -31,7 +31,7 @@ from ._version import __version__
 from .api import solve
 from .constraints import Constraints
 from .evaluate import PolicyValue, dr_policy_value
-from .robust import menu_stability, scenario_shares, stack_scenarios
+from .robust import center_scenarios, menu_stability, scenario_shares, stack_scenarios
 from .stage1 import ArmOutcomeEstimator, profit_matrix
 from .stage1.assign import RULES, compare_assignments, fit_rule
 from .stage1.dml import DoseDMLEstimator
@@ -39,7 +39,15 @@ from .stage1.dose import DoseResponseEstimator
 from .stage1.estimate import encode
 from .stage1.logit import LogitDoseEstimator
 from .stage1.profit import INTERPOLATIONS
-from .stage1.select import STACK, Selection, StackedEstimator, folds, select_estimator
+from .stage1.select import (
+    STACK,
+    Selection,
+    StackedEstimator,
+    choose_interpolation,
+    folds,
+    interpolation_table,
+    select_estimator,
+)
 
 __all__ = ["CoarsePolicy", "PolicyScore", "ESTIMATORS"]
 
@@ -137,13 +145,17 @@ class CoarsePolicy(BaseEstimator):
         ``"auto"`` fits every applicable one (not the slow causal forest) on ``cv`` folds,
         scores each, and their convex combination best fitting the doubly robust scores (a
         super learner, ``"stack"``), by cross-fitted DR loss on incremental profit at the arms,
-        and keeps, among those within one standard error of the smallest, the one whose plug-in
-        policy has the highest cross-fitted DR value, with its demand interpolation
+        and keeps, among those within one standard error of the smallest (each scored on its
+        arm predictions as they are and smoothed by the quadratic through them), the one whose
+        plug-in policy has the highest cross-fitted DR value
         (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
     interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
-        "auto" with ``estimator="auto"``: "quadratic" (least squares through the arms) unless
-        "linear" has a smaller DR loss by more than one standard error. "auto" with a named estimator:
+        "auto" with ``estimator="auto"`` (and an interior arm): each interior arm is left out,
+        interpolated from the others by every method, and scored against its DR scores
+        (:func:`~coarse_mip.stage1.select.interpolation_table`, ``interpolation_table_``);
+        "pchip" (through the arm estimates, smooth between them) unless another method does
+        better by more than one standard error. "auto" with a named estimator:
         "quadratic" (it averages per-arm noise) for the per-arm estimators with 3 arms or
         more, "linear" for the pooled models, whose curves are already smooth and may jump
         between the control and the smallest dose (Thornton: attendance 0.37 at no voucher,
@@ -164,10 +176,11 @@ class CoarsePolicy(BaseEstimator):
     scenarios : int, default=0
         B > 0: a robust menu. Stage I (the chosen estimator, its calibration shift kept) is
         refitted under B seeded bootstrap weightings of the training individuals (multinomial
-        counts as sample weights, so cross-fitting folds never share a copied row); the menu
-        maximizes the expected estimated profit over the B profit matrices (their rows
-        stacked with weights 1/B), and ``stability_`` reports how the B scenarios' own menus
-        agree. Not with ``constraints``.
+        counts as sample weights, so cross-fitting folds never share a copied row); the B
+        profit matrices are centred on the menu's profits (their mean is the point estimate,
+        their spread the bootstrap's), the menu maximizes the expected estimated profit over
+        them (their rows stacked with weights 1/B), and ``stability_`` reports how the B
+        scenarios' own menus agree. Not with ``constraints``.
     assignment : {"auto", "plug_in", "classifier", "tree"}, default="auto"
         How :meth:`predict` assigns individuals to the menu of the largest K: the offered
         treatment of highest estimated profit (``"plug_in"``), or a rule learned on the doubly
@@ -197,6 +210,8 @@ class CoarsePolicy(BaseEstimator):
     estimator_name_, interpolation_ : str
         The Stage I estimator (``"stack"`` for the combination) and demand interpolation used
         (chosen by the data with "auto").
+    interpolation_table_ : DataFrame or None
+        The left-out-arm DR loss of every interpolation ("auto" with ``estimator="auto"``).
     stack_weights_ : dict or None
         ``estimator_name_ == "stack"``: each member's weight.
     selection_ : Selection or None
@@ -299,7 +314,7 @@ class CoarsePolicy(BaseEstimator):
             menu_weights, scenarios = sw, None
             if self.scenarios:
                 bar.set_postfix_str(f"{self.scenarios} Stage I scenarios")
-                scenarios = self._scenarios(X, T, Y, sw, groups)
+                scenarios = center_scenarios(self._scenarios(X, T, Y, sw, groups), menu_profits.to_numpy())
                 stacked, menu_weights = stack_scenarios(scenarios, sw)
                 menu_profits = pd.DataFrame(stacked, columns=list(self.candidates_))
             for K in Ks:
@@ -342,9 +357,9 @@ class CoarsePolicy(BaseEstimator):
         names = self._auto_candidates(t, Y) if self.estimator == "auto" else [self.estimator]
         if len(names) > 1:
             self.selection_ = self._select(names, frame, t, Y, sw, groups)
-            self.estimator_name_, self.interpolation_ = _choose(self.selection_.table)
+            self.estimator_name_ = _choose(self.selection_.table)
         else:
-            self.estimator_name_, self.interpolation_ = names[0], self._default_interpolation(names[0])
+            self.estimator_name_ = names[0]
         self.stack_weights_ = self.selection_.weights if self.estimator_name_ == STACK else None
         self.estimator_ = self._final(self.estimator_name_).fit(frame, t, Y, sample_weight=sw, groups=groups,
                                                                 **self._fit_extra(self.estimator_name_))
@@ -353,6 +368,9 @@ class CoarsePolicy(BaseEstimator):
         self.arm_shift_ = np.zeros(len(self.arms_))
         if self.selection_ is not None and self.calibrate:
             self.arm_shift_ = self._arm_shift(frame, sw)
+        self.interpolation_table_ = self._interpolation_table(sw)
+        self.interpolation_ = (choose_interpolation(self.interpolation_table_) if self.interpolation_table_ is not None
+                               else self._default_interpolation(self.estimator_name_))
         self.profits_ = self.predict_profit(frame)
         if self.selection_ is not None and self.selection_.n == n:
             oof = self._price(self.selection_.out_of_fold[self.estimator_name_] + self.arm_shift_, self.candidates_,
@@ -630,18 +648,31 @@ class CoarsePolicy(BaseEstimator):
             variants = ["quadratic", "linear"] if self.interpolation == "auto" else [self.interpolation]
             if len(self._arms.values) < 3:
                 variants = ["linear"]
-
-        def price(outcome: np.ndarray, variant):
-            return self._price(outcome, self._arms.values, variant or "linear")
-
         selection = select_estimator({k: self._stage1(k) for k in names}, frame.iloc[rows], t[rows], Y[rows],
-                                     price=price, variants=variants, cv=self.cv, random_state=self.random_state,
+                                     price=self._price_arms, variants=variants, cv=self.cv,
+                                     random_state=self.random_state,
                                      sample_weight=None if sw is None else sw[rows],
                                      groups=None if groups is None else np.asarray(groups)[rows],
                                      fit_params={k: self._fit_extra(k) for k in names})
         self._selection_rows = rows
         logger.info("Stage I chosen by cross-fitted DR loss:\n%s", selection.table.to_string())
         return selection
+
+    def _price_arms(self, outcome: np.ndarray, variant: str | None = None) -> np.ndarray:
+        """Profit levels at the arms (n, n_arms): the outcomes as they are (``variant=None``, affine),
+        or first smoothed by the quadratic through them."""
+        return self._price(outcome, self._arms.values, variant or "linear")
+
+    def _interpolation_table(self, sw) -> pd.DataFrame | None:
+        """With ``estimator="auto"`` and ``interpolation="auto"`` on doses with an interior arm: every
+        interpolation's left-out-arm DR loss on the chosen estimator's calibrated out-of-fold outcomes."""
+        if self.selection_ is None or self.interpolation != "auto" or not self._arms.dose or len(self.arms_) < 3:
+            return None
+        methods = [m for m in INTERPOLATIONS if m != "quadratic" or len(self.arms_) >= 4]
+        sel = self.selection_
+        return interpolation_table(sel.out_of_fold[self.estimator_name_] + self.arm_shift_, self._arms.values,
+                                   sel.scores, self._price_arms, methods,
+                                   None if sw is None else sw[self._selection_rows])
 
     def _cost(self, values) -> np.ndarray:
         cost = self.treatment_cost
@@ -720,21 +751,16 @@ def _curve(solutions: dict, profits: pd.DataFrame, weights) -> pd.DataFrame:
     return table
 
 
-def _choose(table: pd.DataFrame) -> tuple:
-    """(estimator, interpolation) from the DR-loss table, by two one-standard-error rules.
-
-    Candidates whose loss is within one standard error of the best (of their difference) are
-    not distinguishable by it; among them the one whose plug-in policy has the highest
-    cross-fitted DR value is taken (the quantity a menu is chosen for). Its demand is the
-    quadratic when that is also within one standard error: the loss is measured at the arms,
-    where linear interpolation is exact and a quadratic smooths, while between the arms,
-    where most candidates lie, the smoother curve moves a customer's estimated best discount
-    less with noise."""
+def _choose(table: pd.DataFrame) -> str:
+    """The estimator from the DR-loss table by the one-standard-error rule: rows (an estimator's
+    arm predictions as they are, or smoothed by the quadratic through them) whose loss is within
+    one standard error (of their difference) of the best are not distinguishable by it; among
+    them the one whose plug-in policy has the highest cross-fitted DR value is taken (the
+    quantity a menu is chosen for). The demand between the arms is chosen apart
+    (:func:`~coarse_mip.stage1.select.choose_interpolation`)."""
     best = table["dr_loss"].iloc[0]
     close = table[table["dr_loss"] - best <= table["dr_loss_se"]]
-    pick = close.loc[close["policy_value"].idxmax()]
-    quadratic = close[(close["estimator"] == pick["estimator"]) & (close["variant"] == "quadratic")]
-    return pick["estimator"], "quadratic" if len(quadratic) else pick["variant"]
+    return str(close.loc[close["policy_value"].idxmax(), "estimator"])
 
 
 def _optimism(in_sample: pd.DataFrame, out_of_fold: pd.DataFrame, menu: np.ndarray, weights) -> float:

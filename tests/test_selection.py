@@ -5,11 +5,20 @@ import pytest
 from sklearn.base import BaseEstimator
 
 import coarse_mip as cm
+from coarse_mip.robust import center_scenarios
 from coarse_mip.stage1 import simulate_promotions
 from coarse_mip.stage1.assign import compare_assignments
 from coarse_mip.stage1.dml import DoseDMLEstimator
 from coarse_mip.stage1.dose import DoseResponseEstimator
-from coarse_mip.stage1.select import StackedEstimator, dr_scores, folds, select_estimator, stack_weights
+from coarse_mip.stage1.select import (
+    StackedEstimator,
+    choose_interpolation,
+    dr_scores,
+    folds,
+    interpolation_table,
+    select_estimator,
+    stack_weights,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -131,10 +140,12 @@ def test_policy_auto_chooses_by_the_criterion_and_reports_optimism(exp):
     best = table.iloc[0]
     assert pol.selection_.best == (best["estimator"], best["variant"])
     close = table[table["dr_loss"] - best["dr_loss"] <= table["dr_loss_se"]]     # one standard error
-    pick = close.loc[close["policy_value"].idxmax()]
-    assert pol.estimator_name_ == pick["estimator"]
-    quadratic = ((close["estimator"] == pick["estimator"]) & (close["variant"] == "quadratic")).any()
-    assert pol.interpolation_ == ("quadratic" if quadratic else pick["variant"])
+    assert pol.estimator_name_ == close.loc[close["policy_value"].idxmax(), "estimator"]
+    # The interpolation: pchip unless another predicts the left-out arms better by over one standard error.
+    loo = pol.interpolation_table_
+    assert set(loo.index) == {"quadratic", "linear", "pchip"} and loo["loo_se"].iloc[0] == 0
+    pchip_ok = loo.loc["pchip", "loo_loss"] - loo["loo_loss"].iloc[0] <= loo.loc["pchip", "loo_se"]
+    assert pol.interpolation_ == ("pchip" if pchip_ok else loo.index[0])
     assert pol.profits_oof_.shape == pol.profits_.shape and np.isfinite(pol.optimism_)
     oof = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False, menu_from="out_of_fold")
     oof.fit(exp.X, exp.arms[exp.T], exp.sales)
@@ -194,12 +205,47 @@ def test_robust_menu_over_bootstrap_scenarios(exp):
     # The robust menu maximizes the mean over scenarios of their estimated profit: not below the plain menu's.
     assert pol.solution_.status == "optimal"
     assert st["shares"].mean() >= st["plain_shares"].mean() - 1e-3
+    # Centred on the point estimate, the scenarios' column sums are the plain profits': same K = 1 menu.
+    assert pol.solutions_[1].treatments == cm.solve(pol.profits_, 1).treatments
     again = cm.CoarsePolicy(K=[1, 3], candidates=grid, estimator="two_part", scenarios=3, random_state=0,
                             progress=False).fit(exp.X, exp.arms[exp.T], exp.sales)
     assert again.menu_ == pol.menu_ and np.array_equal(again.stability_["shares"], st["shares"])
     with pytest.raises(ValueError, match="do not combine with constraints"):
         cm.CoarsePolicy(scenarios=2, constraints=cm.Constraints(min_share=0.1), progress=False).fit(
             exp.X, exp.arms[exp.T], exp.sales)
+
+
+def test_left_out_arm_criterion_prefers_the_interpolation_the_truth_prefers():
+    # Smooth concave demand observed at 7 arms without noise: pchip predicts a left-out arm far
+    # better than a quadratic fitted through the others; with heavy per-arm noise, averaging neighbours wins.
+    rng = np.random.default_rng(0)
+    arms = np.arange(7) * 0.05
+    n = 4000
+    a, b = rng.uniform(1, 3, n), rng.uniform(5, 15, n)
+    demand = 10 / (1 + np.exp(-(a[:, None] + b[:, None] * arms[None, :] - 2)))   # logistic in the dose
+
+    def price(outcome, variant):
+        return outcome * (0.35 - arms)[None, :]
+
+    G = price(demand, None) - price(demand, None)[:, :1]
+    clean = interpolation_table(demand, arms, G, price, ["quadratic", "linear", "pchip"])
+    assert clean.index[0] == "pchip" and choose_interpolation(clean) == "pchip"
+    assert clean.loc["quadratic", "loo_loss"] > clean.loc["pchip", "loo_loss"] + 3 * clean.loc["quadratic", "loo_se"]
+    noisy = demand + rng.normal(scale=3.0, size=demand.shape)       # per-arm noise, independent across arms
+    table = interpolation_table(noisy, arms, G, price, ["quadratic", "linear", "pchip"])
+    assert choose_interpolation(table) == table.index[0] != "pchip"
+    with pytest.raises(ValueError, match="at least 4 arms"):
+        interpolation_table(demand[:, :3], arms[:3], G[:, :3], price, ["quadratic"])
+
+
+def test_scenarios_are_centred_on_the_point_estimate():
+    rng = np.random.default_rng(0)
+    point = rng.normal(size=(40, 6))
+    scenarios = [point + 0.5 + rng.normal(size=point.shape) for _ in range(4)]
+    centred = center_scenarios(scenarios, point)
+    np.testing.assert_allclose(sum(centred) / 4, point, atol=1e-12)
+    # Each keeps its deviation from the others.
+    np.testing.assert_allclose(centred[1] - centred[0], scenarios[1] - scenarios[0], atol=1e-12)
 
 
 def test_learned_assignment_wins_only_when_the_data_say_so():

@@ -44,7 +44,7 @@ from scipy.interpolate import PchipInterpolator
 
 from .._validation import check_finite
 
-__all__ = ["profit_matrix", "INTERPOLATIONS"]
+__all__ = ["profit_matrix", "leave_one_arm_out", "INTERPOLATIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,27 @@ def profit_matrix(arm_outcomes, arms, grid, *, margin, cost=0.0, method: str = "
     columns = [f"{round(100 * d, 6):g}%" for d in g] if labels == "percent" else g.tolist()
     logger.debug("profit matrix %d x %d by %s interpolation over %d arms", n, m, method, arms.size)
     return pd.DataFrame(P, columns=columns)
+
+
+def leave_one_arm_out(arm_outcomes: np.ndarray, arms, method: str) -> np.ndarray:
+    """Each interior arm's demand interpolated by ``method`` from the other arms, (n, n_arms).
+
+    The control and the last arm are kept (no extrapolation). Compared with doubly robust
+    scores at the interior arms, it measures how well ``method`` predicts demand at a dose the
+    curve was not fitted on: the only data-driven check of the demand *between* the arms.
+    """
+    S = np.asarray(arm_outcomes, dtype=float)
+    arms = np.asarray(arms, dtype=float)
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}")
+    if arms.size < (4 if method == "quadratic" else 3):
+        raise ValueError(f"leaving an arm out by {method} needs at least {4 if method == 'quadratic' else 3} arms, "
+                         f"got {arms.size}")
+    out = S.copy()
+    for k in range(1, arms.size - 1):
+        others = np.delete(np.arange(arms.size), k)
+        out[:, k] = _interpolate(S[:, others], arms[others], arms[k:k + 1], method)[:, 0]
+    return out
 
 
 def _interpolate(S: np.ndarray, arms: np.ndarray, g: np.ndarray, method: str) -> np.ndarray:

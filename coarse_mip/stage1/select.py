@@ -24,6 +24,10 @@ scored on customers it never saw; those predictions are also the honest (out-of-
 profit estimates of the training customers. The same scores give the held-out value of
 each candidate's plug-in policy (every customer at their estimated best arm), reported
 beside the loss.
+
+The experiment says nothing directly about doses between the arms; the demand interpolation
+there is checked the only way the data allow, by leaving each interior arm out, interpolating
+it from the others and scoring that against its DR scores (:func:`interpolation_table`).
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from .._validation import as_frame
 from .estimate import fit_encoder, outcome_boosting
+from .profit import leave_one_arm_out
 
-__all__ = ["STACK", "Selection", "StackedEstimator", "cross_fit", "paired_se", "select_estimator", "stack_weights"]
+__all__ = ["STACK", "Selection", "StackedEstimator", "choose_interpolation", "cross_fit", "interpolation_table",
+           "paired_se", "select_estimator", "stack_weights"]
 
 #: The name of the stacked combination in a Selection.
 STACK = "stack"
@@ -215,6 +221,55 @@ def select_estimator(candidates: Mapping[str, object], X, T, y, *,
                            "policy_value": rows[k]["policy_value"], "fit_s": rows[k]["fit_s"]}
                           for k in order]).set_index("candidate")
     return Selection(table, oof, G, scores, weights)
+
+
+def interpolation_table(outcome: np.ndarray, arms, scores: np.ndarray,
+                        price: Callable[[np.ndarray, str | None], np.ndarray], methods: Sequence[str],
+                        weights: np.ndarray | None = None) -> pd.DataFrame:
+    """Demand interpolations ranked by how well they predict each interior arm from the others.
+
+    Parameters
+    ----------
+    outcome : ndarray of shape (n, n_arms)
+        Out-of-fold outcome predictions at the arms (control first).
+    arms : array-like of shape (n_arms,)
+        The doses, increasing from 0; at least 3 (4 for "quadratic").
+    scores : ndarray of shape (n, n_arms)
+        DR scores of incremental profit at the arms (:attr:`Selection.scores`).
+    price : callable
+        As :func:`select_estimator` (called with ``variant=None``).
+    methods : sequence of str
+        Interpolations of :func:`~coarse_mip.stage1.profit_matrix`.
+    weights : ndarray of shape (n,), optional
+
+    Returns
+    -------
+    DataFrame
+        One row per method, best first: ``loo_loss`` (mean over individuals of the summed
+        squared error, interior arms, of the left-out interpolation against the DR scores) and
+        ``loo_se`` (standard error of its difference to the best method's).
+    """
+    w = np.ones(len(outcome)) if weights is None else np.asarray(weights, dtype=float)
+    losses = {}
+    for method in methods:
+        P = _incremental(price(leave_one_arm_out(outcome, arms, method), None))
+        losses[method] = ((scores - P)[:, 1:-1] ** 2).sum(axis=1)
+    order = sorted(losses, key=lambda k: w @ losses[k])
+    best = losses[order[0]]
+    return pd.DataFrame([{"method": k, "loo_loss": float(w @ losses[k] / w.sum()),
+                          "loo_se": paired_se(losses[k] - best, w)} for k in order]).set_index("method")
+
+
+def choose_interpolation(table: pd.DataFrame, prefer: str = "pchip") -> str:
+    """``prefer`` unless another method predicts the left-out arms better by more than one standard
+    error of their difference; then the best. The default prefers the interpolant that passes
+    through the arm estimates (keeping their calibration) and is smooth between them; a
+    smoother such as "quadratic" has to earn its bias with the data (noisy per-arm estimates)."""
+    if prefer in table.index:
+        excess = table.loc[prefer, "loo_loss"] - table["loo_loss"].iloc[0]
+        if excess <= table.loc[prefer, "loo_se"]:
+            return prefer
+    return str(table.index[0])
 
 
 def stack_weights(predictions: Mapping[str, np.ndarray], scores: np.ndarray, weights: np.ndarray) -> dict:
