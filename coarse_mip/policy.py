@@ -151,11 +151,12 @@ class CoarsePolicy(BaseEstimator):
         (:func:`~coarse_mip.stage1.select.select_estimator`; ``selection_``).
     interpolation : {"auto", "quadratic", "pchip", "linear"}, default="auto"
         Demand between the arms for numeric doses (:func:`~coarse_mip.stage1.profit_matrix`).
-        "auto" with ``estimator="auto"`` (and an interior arm): each interior arm is left out,
-        interpolated from the others by every method, and scored against its DR scores
-        (:func:`~coarse_mip.stage1.select.interpolation_table`, ``interpolation_table_``);
-        "pchip" (through the arm estimates, smooth between them) unless another method does
-        better by more than one standard error. "auto" with a named estimator:
+        "auto" with ``estimator="auto"`` and candidates between the arms: each interior arm is
+        left out, interpolated from the others by every method, and scored against its DR
+        scores (:func:`~coarse_mip.stage1.select.interpolation_table`,
+        ``interpolation_table_``); "pchip" (through the arm estimates, smooth between them)
+        unless another method does better by more than one standard error. With every
+        candidate at an arm: "pchip" (the arm estimates as they are). "auto" with a named estimator:
         "quadratic" (it averages per-arm noise) for the per-arm estimators with 3 arms or
         more, "linear" for the pooled models, whose curves are already smooth and may jump
         between the control and the smallest dose (Thornton: attendance 0.37 at no voucher,
@@ -211,7 +212,8 @@ class CoarsePolicy(BaseEstimator):
         The Stage I estimator (``"stack"`` for the combination) and demand interpolation used
         (chosen by the data with "auto").
     interpolation_table_ : DataFrame or None
-        The left-out-arm DR loss of every interpolation ("auto" with ``estimator="auto"``).
+        The left-out-arm DR loss of every interpolation ("auto" with ``estimator="auto"`` and
+        candidates between the arms).
     stack_weights_ : dict or None
         ``estimator_name_ == "stack"``: each member's weight.
     selection_ : Selection or None
@@ -368,9 +370,7 @@ class CoarsePolicy(BaseEstimator):
         self.arm_shift_ = np.zeros(len(self.arms_))
         if self.selection_ is not None and self.calibrate:
             self.arm_shift_ = self._arm_shift(frame, sw)
-        self.interpolation_table_ = self._interpolation_table(sw)
-        self.interpolation_ = (choose_interpolation(self.interpolation_table_) if self.interpolation_table_ is not None
-                               else self._default_interpolation(self.estimator_name_))
+        self.interpolation_, self.interpolation_table_ = self._choose_interpolation(sw)
         self.profits_ = self.predict_profit(frame)
         if self.selection_ is not None and self.selection_.n == n:
             oof = self._price(self.selection_.out_of_fold[self.estimator_name_] + self.arm_shift_, self.candidates_,
@@ -663,16 +663,24 @@ class CoarsePolicy(BaseEstimator):
         or first smoothed by the quadratic through them."""
         return self._price(outcome, self._arms.values, variant or "linear")
 
-    def _interpolation_table(self, sw) -> pd.DataFrame | None:
-        """With ``estimator="auto"`` and ``interpolation="auto"`` on doses with an interior arm: every
-        interpolation's left-out-arm DR loss on the chosen estimator's calibrated out-of-fold outcomes."""
-        if self.selection_ is None or self.interpolation != "auto" or not self._arms.dose or len(self.arms_) < 3:
-            return None
-        methods = [m for m in INTERPOLATIONS if m != "quadratic" or len(self.arms_) >= 4]
+    def _choose_interpolation(self, sw) -> tuple:
+        """(interpolation, its left-out-arm table or None). The table is built with ``estimator="auto"``
+        and ``interpolation="auto"`` when some candidate lies between two arms and an arm is interior;
+        with every candidate at an arm, "pchip" (the arm estimates as they are): the left-out-arm
+        criterion answers a question about doses between arms, and a smoother would only blur the
+        estimates at the arms (Thornton: the jump from no voucher to 10 cents)."""
+        if self.interpolation != "auto" or not self._arms.dose or self.selection_ is None:
+            return self._default_interpolation(self.estimator_name_), None
+        arms = np.asarray(self._arms.values, dtype=float)
+        between = ~np.isclose(np.asarray(self.candidates_, dtype=float)[:, None], arms[None, :], rtol=0.0,
+                              atol=1e-12).any(axis=1)
+        if len(arms) < 3 or not between.any():
+            return "pchip", None
+        methods = [m for m in INTERPOLATIONS if m != "quadratic" or len(arms) >= 4]
         sel = self.selection_
-        return interpolation_table(sel.out_of_fold[self.estimator_name_] + self.arm_shift_, self._arms.values,
-                                   sel.scores, self._price_arms, methods,
-                                   None if sw is None else sw[self._selection_rows])
+        table = interpolation_table(sel.out_of_fold[self.estimator_name_] + self.arm_shift_, arms, sel.scores,
+                                    self._price_arms, methods, None if sw is None else sw[self._selection_rows])
+        return choose_interpolation(table), table
 
     def _cost(self, values) -> np.ndarray:
         cost = self.treatment_cost

@@ -147,6 +147,10 @@ def test_policy_auto_chooses_by_the_criterion_and_reports_optimism(exp):
     pchip_ok = loo.loc["pchip", "loo_loss"] - loo["loo_loss"].iloc[0] <= loo.loc["pchip", "loo_se"]
     assert pol.interpolation_ == ("pchip" if pchip_ok else loo.index[0])
     assert pol.profits_oof_.shape == pol.profits_.shape and np.isfinite(pol.optimism_)
+    # Candidates at the arms only: no question about doses between them, the arm estimates as they are.
+    at_arms = cm.CoarsePolicy(K=1, candidates=exp.arms, random_state=0, progress=False).estimate(
+        exp.X, exp.arms[exp.T], exp.sales)
+    assert at_arms.interpolation_ == "pchip" and at_arms.interpolation_table_ is None
     oof = cm.CoarsePolicy(K=2, candidates=grid, random_state=0, progress=False, menu_from="out_of_fold")
     oof.fit(exp.X, exp.arms[exp.T], exp.sales)
     best_oof = cm.solve(oof.profits_oof_, 2)
