@@ -660,7 +660,7 @@ class CoarsePolicy(BaseEstimator):
 
     def _price_arms(self, outcome: np.ndarray, variant: str | None = None) -> np.ndarray:
         """Profit levels at the arms (n, n_arms): the outcomes as they are (``variant=None``, affine),
-        or first smoothed by the quadratic through them."""
+        or first passed through the demand curve ``variant`` (the quadratic smooths them)."""
         return self._price(outcome, self._arms.values, variant or "linear")
 
     def _choose_interpolation(self, sw) -> tuple:
