@@ -6,16 +6,18 @@ import numpy as np
 import pytest
 
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.search import branch_and_bound, enumerate_menus
+from coarse_mip.search import branch_and_bound, enumerate_menus, tree_search
+from coarse_mip.search.tree import ORDERS
 
 from .conftest import weighted_instances
 
 
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("family", FAMILIES)
-def test_branch_and_bound_matches_enumeration(family):
+def test_branch_and_bound_matches_enumeration(family, order):
     for P, w, K, opt in weighted_instances(family, 40, seed=1):
         # A poor start (the first K columns) and crude multipliers: the search must do the work.
-        menu, value, bound, figures = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
+        menu, value, bound, figures = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1), order=order)
         assert figures["bb_complete"] and menu.size <= K
         assert value == pytest.approx(opt, rel=1e-9, abs=1e-9)
         assert value == pytest.approx(w @ P[:, menu].max(axis=1), rel=1e-12, abs=1e-12)
@@ -42,6 +44,34 @@ def test_time_out_returns_incumbent_and_valid_bound():
                                                    deadline=time.perf_counter())
     assert not figures["bb_complete"]
     assert value <= opt + 1e-9 and bound >= opt - 1e-9
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_stopped_search_keeps_a_valid_bound(order):
+    # Stopped after a few nodes, the bound comes from the open nodes' bounds (the out-child's
+    # is the parent's less its branching column, B11): it must still cover the optimum.
+    stopped = 0
+    rng = np.random.default_rng(8)
+    for seed in range(8):
+        P = synthetic_profits(300, 18, ("noisy", "uniform")[seed % 2], seed=seed)
+        w = rng.random(300) + 0.1
+        K = 3 + seed % 3
+        opt = enumerate_menus(P, w, K)[1]
+        for max_nodes in (1, 2, 3, 5, 8, 13):
+            _, value, bound, figures = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1),
+                                                        order=order, max_nodes=max_nodes, node_iter=5)
+            tol = 1e-9 * max(1.0, abs(opt))
+            assert value <= opt + tol and bound >= opt - tol
+            stopped += not figures["bb_complete"] and bound > value + tol
+    assert stopped >= 20
+
+
+def test_unknown_order_is_refused():
+    P = synthetic_profits(20, 5, "uniform", seed=0)
+    with pytest.raises(ValueError, match="order"):
+        branch_and_bound(P, np.ones(20), 2, np.arange(2), P[:, :2].max(axis=1), order="breadth")
+    with pytest.raises(ValueError, match="order"):
+        tree_search(None, lambda node: [], None, order="widest")
 
 
 
@@ -79,3 +109,40 @@ def test_projected_multipliers_never_raise_the_node_bound_and_stay_valid():
                    for extra in map(list, combinations(free, K - n_in)))
         bound = _node_bound(P, w, K, inside, outside, mu, best, 30)[0]     # Polyak steps aim at best
         assert bound >= best - 1e-9
+
+
+class _Best:
+    value = -np.inf
+
+
+def _leaf_tree(depth: int, seed: int):
+    """A binary tree over bit strings whose leaves hold random values; a node's bound is its
+    best leaf plus slack that shrinks with depth (valid, not tight)."""
+    leaves = np.random.default_rng(seed).random(2**depth)
+    best = _Best()
+
+    def expand(node):
+        level, index = node
+        if level == depth:
+            best.value = max(best.value, leaves[index])
+            return []
+        children = [(level + 1, 2 * index + b) for b in (0, 1)]
+        return [(c, leaves[c[1] << (depth - c[0]):(c[1] + 1) << (depth - c[0])].max() + 0.1 * (depth - c[0]))
+                for c in children]
+
+    return leaves, best, expand
+
+
+@pytest.mark.parametrize("max_open", [None, 1, 3])
+@pytest.mark.parametrize("order", ORDERS)
+def test_tree_search_finds_the_best_leaf_and_bounds_its_open_nodes(order, max_open):
+    for seed in range(5):
+        leaves, best, expand = _leaf_tree(8, seed)
+        bound, figures = tree_search((0, 0), expand, best, order=order, max_open=max_open)
+        assert figures["bb_complete"] and best.value == bound == leaves.max()
+        for stop in (3, 10, 40):
+            leaves, best, expand = _leaf_tree(8, seed)
+            bound, figures = tree_search((0, 0), expand, best, order=order, max_open=max_open, max_nodes=stop)
+            assert bound >= leaves.max()
+            if order == "best" and max_open is not None:
+                assert figures["bb_open"] <= max_open + 2 * 8      # the heap, plus a depth-first dive

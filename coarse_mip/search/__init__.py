@@ -1,5 +1,5 @@
 """Searches over menus: constructions, local search, the paper's Lloyd alternation, exhaustive
-enumeration, the single-peaked dynamic program, and branch and bound on one depth-first tree search.
+enumeration, the single-peaked dynamic program, and branch and bound on one tree search.
 
 Every function takes validated float64 arrays ``P`` (n, m) and ``w`` (n,) > 0 and returns a
 menu (sorted column indices) with figures; bounds come from :mod:`coarse_mip.bounds`.
@@ -21,10 +21,10 @@ from .lloyd import lloyd_menu, plusplus_start
 from .menu import search_menu
 from .rounding import descend_from_lp
 from .swap import local_search, swap_search
-from .tree import depth_first
+from .tree import tree_search
 from .vns import vns
 
 __all__ = ["best_single", "branch_and_bound", "descend_from_lp", "constrained_branch_and_bound", "constrained_lloyd",
-           "constrained_swaps", "depth_first", "enumerate_constrained", "enumerate_menus", "greedy_menu",
+           "constrained_swaps", "enumerate_constrained", "enumerate_menus", "greedy_menu",
            "lagrangian_search", "ladder_menu", "local_search", "lloyd_menu", "lp_branch_and_bound", "pad_menu",
-           "plusplus_start", "search_menu", "swap_search", "unconstrained_start", "vns"]
+           "plusplus_start", "search_menu", "swap_search", "tree_search", "unconstrained_start", "vns"]

@@ -14,21 +14,26 @@ import numpy as np
 
 from ..bounds import BendersLP, lagrangian_node_bound
 from ..kernels import Incumbent, separate
-from .tree import depth_first
+from .tree import tree_search
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
+
+#: Bytes of multipliers the open nodes of best-first :func:`branch_and_bound` may hold (each
+#: node keeps its parent's mu (n,) float64): past it, the search plunges depth first.
+OPEN_NODE_BYTES = 2 * 2**30
 
 
 def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu: np.ndarray, *,
                      deadline: float | None = None, root_iter: int = 300, node_iter: int = 20,
-                     gap_tol: float = 1e-9, block_rows: int | None = None,
-                     progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
+                     gap_tol: float = 1e-9, block_rows: int | None = None, order: str = "best",
+                     max_nodes: int | None = None, progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
     """Prove (or improve) ``menu`` (K,) on profits ``P`` (n, m), weights ``w`` (n,) > 0, K < m.
 
     ``mu`` (n,) are starting multipliers (e.g. the LP's row levels); the root takes
     ``root_iter`` subgradient steps, every other node ``node_iter`` (warm from its parent's
-    multipliers). Returns (best menu, its value, a valid upper bound on every menu of at most
-    K columns, figures). Without a deadline the search is complete and the bound equals the value.
+    multipliers). ``order`` and ``max_nodes``: of :func:`~coarse_mip.search.tree.tree_search`.
+    Returns (best menu, its value, a valid upper bound on every menu of at most K columns,
+    figures). Without a deadline or node limit the search is complete and the bound equals the value.
     """
     m = P.shape[1]
     best = Incumbent(P, w, menu)
@@ -64,11 +69,15 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         t = int(np.flatnonzero(top)[np.argmax(rho[top])])
         out_child, in_child = outside.copy(), inside.copy()
         out_child[t] = in_child[t] = True
-        # Explored first: the dive that forces the strongest column in.
-        return [((inside, out_child, mu), bound), ((in_child, outside, mu), bound)]
+        # Explored first: the dive that forces the strongest column in. Without t, the same
+        # multipliers give the next free column its place (B11).
+        out_bound = bound - rho[t] + max(nxt, 0.0)
+        return [((inside, out_child, mu), out_bound), ((in_child, outside, mu), bound)]
 
     root = (np.zeros(m, bool), np.zeros(m, bool), np.asarray(mu, dtype=np.float64))
-    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol, progress=progress)
+    max_open = max(64, OPEN_NODE_BYTES // (8 * P.shape[0]))
+    bound, figures = tree_search(root, expand, best, order=order, max_open=max_open, deadline=deadline,
+                                 gap_tol=gap_tol, max_nodes=max_nodes, progress=progress)
     return best.menu, best.value, bound, figures
 
 
@@ -129,7 +138,8 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
         return [(c, b) for c, b in children if c[0].sum() <= K <= c[1].sum()]
 
     root = (np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64))
-    bound, figures = depth_first(root, expand, best, deadline=deadline, gap_tol=gap_tol, progress=progress)
+    bound, figures = tree_search(root, expand, best, order="depth", deadline=deadline, gap_tol=gap_tol,
+                                 progress=progress)
     master.set_y_bounds(np.zeros(m), np.ones(m))
     figures["bb_lp_rounds"] = rounds[0]
     return best.menu, best.value, bound, figures

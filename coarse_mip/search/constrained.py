@@ -23,7 +23,7 @@ from ..kernels import MenuValues, transport
 from ..reductions import Grouped
 from .greedy import greedy_menu
 from .swap import swap_search
-from .tree import depth_first
+from .tree import tree_search
 
 __all__ = ["constrained_branch_and_bound", "constrained_lloyd", "constrained_swaps", "enumerate_constrained",
            "lagrangian_search", "unconstrained_start"]
@@ -154,8 +154,8 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         return [((inside, out_child, mu, beta), rounded), ((in_child, outside, mu, beta), rounded)]
 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
-    bound, figures = depth_first(root, expand, _ValueView(values), deadline=deadline, gap_tol=gap_tol,
-                                 max_nodes=max_nodes, progress=progress)
+    bound, figures = tree_search(root, expand, _ValueView(values), order="depth", deadline=deadline,
+                                 gap_tol=gap_tol, max_nodes=max_nodes, progress=progress)
     bounder.offer_menus = offer
     figures.update(menus_solved=values.solved, bb_nodes_with_fixings=fixed[0])
     return max(bound, leaves[0]), figures
