@@ -73,3 +73,17 @@ def test_time_limit_holds_on_many_rows(time_limit):
     assert elapsed <= time_limit + 1.0
     sol.check(P, 10)
     assert sol.status in ("feasible", "optimal")
+
+
+def test_branch_and_bound_is_not_started_without_time_for_it(monkeypatch):
+    # Too little time left for merging the rows again: the LP bound is returned, not a late finish.
+    from coarse_mip.engines.spec import SolveContext
+
+    P = synthetic_profits(2000, 30, "noisy", seed=1)
+    opt = cm.solve(P, 4, "exact")
+    assert opt.stats["finish"] == "branch" and opt.status == "optimal"
+    monkeypatch.setattr(SolveContext, "remaining", lambda self: 0.0)
+    sol = cm.solve(P, 4, "exact", time_limit=600)
+    sol.check(P, 4)
+    assert sol.stats["finish"] == "time limit before the branch and bound" and "bb_nodes" not in sol.stats
+    assert sol.status == "feasible" and sol.bound >= opt.objective and sol.bound == sol.stats["lp_bound"]

@@ -154,6 +154,8 @@ def constrained_branch_and_bound(data: Grouped, bounder: KnapsackBound, values: 
         return [((inside, out_child, mu, beta), rounded), ((in_child, outside, mu, beta), rounded)]
 
     root = (data.required.copy(), np.zeros(k, dtype=bool), mu, beta)
+    # Depth first: best first was no faster on pmedcap01-20 (240.8 s against 232.3 s in all, the
+    # same 19 proven; both children inherit the same bound here).
     bound, figures = tree_search(root, expand, _ValueView(values), order="depth", deadline=deadline,
                                  gap_tol=gap_tol, max_nodes=max_nodes, progress=progress)
     bounder.offer_menus = offer

@@ -37,7 +37,7 @@ def tree_search(root, expand: Callable, incumbent: Incumbent, *, order: str = "b
     ``order="depth"``: the last child of the last node expanded, always. ``"best"``: the same
     plunge while it lasts, then the open node of the highest bound (ties: the newest), which
     raises the bound left at a time-out and, with bounds that differ between children, proves
-    sooner (noisy 10^5 x 51, K = 10: 332 s against 472 s); its open nodes cost more memory:
+    sooner (noisy 10^5 x 51, K = 10: 379 s against 472 s); its open nodes cost more memory:
     with ``max_open`` of them waiting, it plunges depth first until it takes one.
 
     Returns (a valid upper bound on every menu of the tree, figures). Without a deadline (or
