@@ -109,3 +109,43 @@ def test_dual_multipliers_reach_the_lp_bound(family):
         rho = w @ np.maximum(P - mu[:, None], 0.0)
         L = w @ mu + np.sort(rho)[-K:].sum()
         assert L == pytest.approx(lp.bound, rel=1e-7, abs=1e-7)
+
+
+def test_a_separation_past_its_deadline_is_dropped_and_the_bound_stays_valid():
+    import time
+
+    from coarse_mip.rows import group_sums
+    from coarse_mip.search import enumerate_menus
+
+    P = synthetic_profits(400, 14, "noisy", seed=3)
+    w = np.ones(400)
+    groups = np.arange(400) % 7
+    y = np.full(14, 3 / 14)
+    assert separate(P, w, y, groups, 7, group_sums(P, w, groups, 7), deadline=time.perf_counter() - 1) is None
+    full = separate(P, w, y, groups, 7, group_sums(P, w, groups, 7), deadline=time.perf_counter() + 60)
+    assert full is not None and np.isfinite(full[2])
+    # Past its deadline the cut loop still completes its first round: a finite, valid bound.
+    opt = enumerate_menus(P, w, 3)[1]
+    lp = benders_lp(P, w, 3, np.arange(3), deadline=time.perf_counter() - 1)
+    assert lp.stats["benders_iterations"] == 1 and opt - 1e-9 <= lp.bound < np.inf
+
+
+def test_cut_loop_stops_on_a_dropped_separation_with_a_valid_bound(monkeypatch):
+    import time
+
+    import coarse_mip.bounds.benders as benders
+    from coarse_mip.search import enumerate_menus
+
+    calls = []
+
+    def late_after_one(*args, deadline=None, **kwargs):
+        calls.append(deadline)
+        return None if len(calls) > 1 else separate(*args, deadline=deadline, **kwargs)
+
+    monkeypatch.setattr(benders, "separate", late_after_one)
+    P = synthetic_profits(300, 12, "uniform", seed=4)
+    w = np.ones(300)
+    lp = benders_lp(P, w, 3, np.arange(3), deadline=time.perf_counter() + 600, gap_tol=0.0)
+    assert calls[0] is None and calls[1] is not None            # the first round has no deadline
+    assert lp.stats["benders_iterations"] == 2
+    assert enumerate_menus(P, w, 3)[1] - 1e-9 <= lp.bound < np.inf

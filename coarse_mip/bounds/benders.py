@@ -137,7 +137,8 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
     ``settle_tol`` (relative) the next one cuts at the master point itself. Stops when the
     bound proves the incumbent within ``gap_tol`` (relative), when the LP is solved to
     ``lp_tol``, after ``max_iter`` rounds, or at ``deadline``: a round is not started when
-    twice the longest one so far would end past the deadline (the first round always runs).
+    twice the longest one so far would end past the deadline, and one whose separation reaches
+    the deadline is dropped (the first round always runs).
     """
     t0 = time.perf_counter()
     n, m = P.shape
@@ -165,12 +166,22 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
             point = y
         else:
             point = alpha * y + (1 - alpha) * core                           # (B8)
-        C, d, f, V = separate(P, w, point, groups, G, sums, top)
+        # A pass that reaches the deadline is dropped (the last master's bound stands); the
+        # first round, which gives the first bound, always completes.
+        cuts = separate(P, w, point, groups, G, sums, top, deadline=None if theta is None else deadline)
+        if cuts is None:
+            sep_s += time.perf_counter() - ts
+            break
+        C, d, f, V = cuts
         cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
         late = deadline is not None and 2 * time.perf_counter() - ts > deadline
         if cut.size == 0 and point is not y and not late:                    # no progress: plain Kelley
+            cuts = separate(P, w, y, groups, G, sums, top, deadline=deadline)
+            if cuts is None:
+                sep_s += time.perf_counter() - ts
+                break
             point = y
-            C, d, f, V = separate(P, w, y, groups, G, sums, top)
+            C, d, f, V = cuts
             cut = np.flatnonzero(theta > d + C @ y + cut_tol)
         if f > lp_value:
             lp_value, levels = f, V

@@ -10,6 +10,8 @@ summed over the rows of a group (B4).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import rows
@@ -71,7 +73,8 @@ def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.nda
 
 def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G: int,
              sums: rows.GroupSums | None = None,
-             top: TopColumns | None = None, sparse: bool | None = None) -> tuple:
+             top: TopColumns | None = None, sparse: bool | None = None,
+             deadline: float | None = None) -> tuple | None:
     """Cuts (B3) of every row at the master point ``y`` (m,), summed per group (B4).
 
     ``sums``: :func:`coarse_mip.rows.group_sums` of (P, w, groups, G), when the caller
@@ -79,7 +82,8 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     than ``top.L`` positive entries (rows they do not fill are sorted as without them).
     Returns (C (G, m), d (G,), value, V (n,)) with group cut ``theta_g <= d_g + C_g . y`` and
     ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5); C is a CSR matrix when
-    ``sparse`` (default: above SPARSE_CUT_ENTRIES entries), else dense.
+    ``sparse`` (default: above SPARSE_CUT_ENTRIES entries), else dense. ``deadline``
+    (``time.perf_counter()`` seconds, in-memory rows only): None once a block starts past it.
     """
     sparse = G * P.shape[1] > SPARSE_CUT_ENTRIES if sparse is None else sparse
     sums = rows.group_sums(P, w, groups, G) if sums is None else sums
@@ -87,8 +91,12 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     integral = bool((y[support] >= 1.0 - 1e-9).all())
     lists = top.lists() if top is not None and not integral and support.size > top.L else None
     y_support = np.where(y > 1e-12, y, 0.0)
+    # Blocks of other processes (Dask) do not share this clock: only local rows stop early.
+    stop = deadline if deadline is not None and rows.in_memory(P) else None
 
     def block_cuts(s, b):
+        if stop is not None and time.perf_counter() > stop:
+            raise _PastDeadline
         if integral:                 # the best chosen column alone fills the row
             V = b[:, support].max(axis=1)
         elif lists is None:
@@ -105,10 +113,17 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
                 V[short] = _fill_level(b[short], support, y_support)
         return rows.weighted_excess(b, V, sums.block(s), out=rows.scratch(*b.shape), sparse=sparse), V
 
-    C, V = rows.map_reduce(P, block_cuts, ("sum", "concat"), rows=sums.rows)
+    try:
+        C, V = rows.map_reduce(P, block_cuts, ("sum", "concat"), rows=sums.rows)
+    except _PastDeadline:
+        return None
     C = C.tocsr() if sparse else np.asarray(C)
     d = np.bincount(groups, weights=w * V, minlength=G)
     return C, d, float(d.sum() + np.asarray(C.sum(axis=0)).ravel() @ y), V
+
+
+class _PastDeadline(Exception):
+    """A separation pass reached its deadline."""
 
 
 def _fill_level(b: np.ndarray, support: np.ndarray, y: np.ndarray) -> np.ndarray:
