@@ -85,5 +85,5 @@ def test_branch_and_bound_is_not_started_without_time_for_it(monkeypatch):
     monkeypatch.setattr(SolveContext, "remaining", lambda self: 0.0)
     sol = cm.solve(P, 4, "exact", time_limit=600)
     sol.check(P, 4)
-    assert sol.stats["finish"] == "time limit before the branch and bound" and "bb_nodes" not in sol.stats
+    assert sol.stats["finish"] == "time limit before the branch finish" and "bb_nodes" not in sol.stats
     assert sol.status == "feasible" and sol.bound >= opt.objective and sol.bound == sol.stats["lp_bound"]

@@ -169,23 +169,20 @@ def benders_lp(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, *, max_gr
         # A pass that reaches the deadline is dropped (the last master's bound stands); the
         # first round, which gives the first bound, always completes.
         cuts = separate(P, w, point, groups, G, sums, top, deadline=None if theta is None else deadline)
-        if cuts is None:
-            sep_s += time.perf_counter() - ts
-            break
-        C, d, f, V = cuts
-        cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
-        late = deadline is not None and 2 * time.perf_counter() - ts > deadline
-        if cut.size == 0 and point is not y and not late:                    # no progress: plain Kelley
-            cuts = separate(P, w, y, groups, G, sums, top, deadline=deadline)
-            if cuts is None:
-                sep_s += time.perf_counter() - ts
-                break
-            point = y
+        if cuts is not None:
             C, d, f, V = cuts
-            cut = np.flatnonzero(theta > d + C @ y + cut_tol)
+            cut = np.arange(G) if theta is None else np.flatnonzero(theta > d + C @ y + cut_tol)
+            late = deadline is not None and 2 * time.perf_counter() - ts > deadline
+            if cut.size == 0 and point is not y and not late:                # no progress: plain Kelley
+                point, cuts = y, separate(P, w, y, groups, G, sums, top, deadline=deadline)
+                if cuts is not None:
+                    C, d, f, V = cuts
+                    cut = np.flatnonzero(theta > d + C @ y + cut_tol)
+        sep_s += time.perf_counter() - ts
+        if cuts is None:
+            break
         if f > lp_value:
             lp_value, levels = f, V
-        sep_s += time.perf_counter() - ts
         if cut.size == 0:
             break                                                            # y is LP optimal
         master.add_cuts(cut, C[cut], d[cut], len(rounds))

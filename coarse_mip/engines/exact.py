@@ -254,7 +254,7 @@ def _finish_on_survivors(P, w, K, ctx, best, lp, keep, stats, highs):
     if left is not None and left < lp.stats["benders_round_s"]:
         # Merging the rows again costs about a pass over P (2.4 s at 10^6 x 101): started this
         # late it would end past the deadline with no node searched.
-        stats["finish"] = "time limit before the branch and bound"
+        stats["finish"] = f"time limit before the {stats['finish']} finish"
         return np.inf
     cols = np.flatnonzero(keep)
     first, inverse = identical_rows(P[:, cols])

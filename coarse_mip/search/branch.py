@@ -57,8 +57,10 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         kth = rho[top].min() if top.any() else np.inf
         # (B12) penalty tests: dropping a top column for the next best, or swapping a
         # non-top column in for the weakest top one, must still beat the incumbent.
+        # ``dropped``: the node's bound once a top column is out and the next free one takes its place.
+        dropped = bound - rho + max(nxt, 0.0)
         outside = outside | (free & ~top & (bound - kth + rho <= value + tol))
-        must = top & (bound - rho + max(nxt, 0.0) <= value + tol)
+        must = top & (dropped <= value + tol)
         inside = inside | must
         top = top & ~must
         k_free = K - int(inside.sum())
@@ -69,10 +71,9 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
         t = int(np.flatnonzero(top)[np.argmax(rho[top])])
         out_child, in_child = outside.copy(), inside.copy()
         out_child[t] = in_child[t] = True
-        # Explored first: the dive that forces the strongest column in. Without t, the same
-        # multipliers give the next free column its place (B11).
-        out_bound = bound - rho[t] + max(nxt, 0.0)
-        return [((inside, out_child, mu), out_bound), ((in_child, outside, mu), bound)]
+        # Explored first: the dive that forces the strongest column in. The out-child inherits
+        # the same multipliers' bound without t (B11).
+        return [((inside, out_child, mu), dropped[t]), ((in_child, outside, mu), bound)]
 
     root = (np.zeros(m, bool), np.zeros(m, bool), np.asarray(mu, dtype=np.float64))
     max_open = max(64, OPEN_NODE_BYTES // (8 * P.shape[0]))
