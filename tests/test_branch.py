@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.search import branch_and_bound, enumerate_menus, tree_search
+from coarse_mip.search import branch_and_bound, enumerate_menus, lp_branch_and_bound, tree_search
 from coarse_mip.search.tree import ORDERS
 
 from .conftest import weighted_instances
@@ -146,3 +146,71 @@ def test_tree_search_finds_the_best_leaf_and_bounds_its_open_nodes(order, max_op
             assert bound >= leaves.max()
             if order == "best" and max_open is not None:
                 assert figures["bb_open"] <= max_open + 2 * 8      # the heap, plus a depth-first dive
+
+
+def _root_lp(P, w, K):
+    """The Benders LP of ``P`` from a poor start (the first K columns), one cut per row."""
+    from coarse_mip.bounds import benders_lp
+
+    return benders_lp(P, w, K, np.arange(K), max_groups=P.shape[0])
+
+
+def _gapped_instances(family: str, count: int):
+    """(P, w, K, optimum) with 10-15 columns and 30-70 rows: uniform, tied and negative profits
+    leave LP gaps there, so the tree branches (the smaller ``weighted_instances`` mostly close
+    at the root)."""
+    rng = np.random.default_rng(11)
+    for k in range(count):
+        n, m, K = int(rng.integers(30, 70)), int(rng.integers(10, 16)), int(rng.integers(2, 6))
+        P = synthetic_profits(n, m, family, seed=100 + k)
+        w = rng.random(n) + 0.1
+        yield P, w, K, enumerate_menus(P, w, K)[1]
+
+
+@pytest.mark.parametrize("strong, order", [(0, "depth"), (4, "best"), (2, "depth")])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_lp_branch_and_bound_matches_enumeration(family, strong, order):
+    branched = 0
+    for P, w, K, opt in _gapped_instances(family, 20):
+        lp = _root_lp(P, w, K)
+        menu, value, bound, figures = lp_branch_and_bound(P, w, K, np.arange(K), lp, strong=strong, order=order,
+                                                          descent_share=0.0)
+        assert figures["bb_complete"] and menu.size <= K
+        assert value == pytest.approx(opt, rel=1e-9, abs=1e-9)
+        assert value == pytest.approx(w @ P[:, menu].max(axis=1), rel=1e-12, abs=1e-12)
+        assert bound == value
+        branched += figures["bb_nodes"] > 1
+    assert branched >= (10 if family in ("uniform", "ties", "negative") else 0)
+
+
+def test_lp_branch_and_bound_stopped_keeps_a_valid_bound():
+    # Uniform profits leave LP gaps: stopped after a few nodes, the open nodes' bounds (strong
+    # branching's child LPs) must still cover the optimum.
+    stopped = 0
+    for seed in range(6):
+        P = synthetic_profits(60, 14, "uniform", seed=seed)
+        w = np.random.default_rng(seed).random(60) + 0.1
+        K = 3 + seed % 3
+        opt = enumerate_menus(P, w, K)[1]
+        for max_nodes in (1, 2, 4):
+            lp = _root_lp(P, w, K)
+            _, value, bound, figures = lp_branch_and_bound(P, w, K, np.arange(K), lp, max_nodes=max_nodes,
+                                                           descent_share=0.0)
+            tol = 1e-9 * max(1.0, abs(opt))
+            assert value <= opt + tol and bound >= opt - tol
+            stopped += not figures["bb_complete"] and bound > value + tol
+    assert stopped >= 6
+
+
+def test_purged_master_keeps_its_lp_value():
+    # Cuts with a zero dual at the LP optimum are deleted; the LP value must not move.
+    for family in ("uniform", "noisy"):
+        P = synthetic_profits(200, 25, family, seed=4)
+        w = np.ones(200)
+        lp = _root_lp(P, w, 4)
+        before = lp.master.solve()[0]
+        cuts = lp.master.cuts
+        purged = lp.master.purge()
+        assert purged > 0 and lp.master.cuts == cuts - purged
+        assert lp.master.session.num_rows == lp.master.first_cut_row + lp.master.cuts
+        assert lp.master.solve()[0] == pytest.approx(before, rel=1e-9)

@@ -82,9 +82,28 @@ class BendersMaster:
         total = weights.sum(axis=1, keepdims=True)
         return weights / np.maximum(total, 1.0)        # guard against round-off above 1
 
-    def set_y_bounds(self, lo: np.ndarray, hi: np.ndarray) -> None:
-        """Bound every y_t to [lo_t, hi_t] (branching fixes columns in or out)."""
-        self.session.set_bounds(self.y_cols, lo, hi)
+    def purge(self) -> int:
+        """Delete the cuts whose dual is zero at the last LP; returns how many.
+
+        The LP's value stays: its dual solution is still feasible, hence optimal. Later LPs
+        (branch and bound nodes, B16) solve faster on the smaller master, and a node that
+        needs a deleted cut gets it back from separation.
+        """
+        dual = self.session.row_duals()[self.first_cut_row:]
+        drop = np.flatnonzero(np.abs(dual) <= 1e-12)
+        self.session.delete_rows(self.first_cut_row + drop)
+        keep = np.ones(dual.size, dtype=bool)
+        keep[drop] = False
+        self.cut_group = [np.concatenate(self.cut_group)[keep]] if self.cut_group else []
+        self.cut_round = [np.concatenate(self.cut_round)[keep]] if self.cut_round else []
+        self.cuts -= drop.size
+        return int(drop.size)
+
+    def set_y_bounds(self, lo, hi, cols: np.ndarray | None = None) -> None:
+        """Bound y_t to [lo_t, hi_t] for the listed columns (default: every y; branching fixes
+        columns in or out); ``lo``, ``hi`` scalars or one value per column."""
+        cols = np.arange(self.y_cols.size) if cols is None else np.atleast_1d(cols)
+        self.session.set_bounds(self.y_cols[cols], np.broadcast_to(lo, cols.shape), np.broadcast_to(hi, cols.shape))
 
     def solve(self, deadline: float | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(value, y (m,), theta (G,), reduced costs of y (m,)) of the master LP.

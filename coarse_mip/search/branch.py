@@ -14,6 +14,7 @@ import numpy as np
 
 from ..bounds import BendersLP, lagrangian_node_bound
 from ..kernels import Incumbent, separate
+from .swap import swap_search
 from .tree import tree_search
 
 __all__ = ["branch_and_bound", "lp_branch_and_bound"]
@@ -84,63 +85,144 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
 
 def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP,
                         *, allowed: np.ndarray | None = None, deadline: float | None = None,
-                        gap_tol: float = 1e-9, max_rounds: int = 50,
+                        gap_tol: float = 1e-9, max_rounds: int = 50, strong: int = 4, order: str = "best",
+                        descent_share: float = 0.25, max_nodes: int | None = None,
                         progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
-    """Depth-first branch and bound whose node bound is the node's LP (B16), solved by cut
-    rounds on the master of ``lp`` (the :class:`~coarse_mip.bounds.BendersLP` of ``P``,
-    holding the root's cuts; new cuts are valid everywhere and stay). ``allowed`` (m,) bool
-    marks the columns not fixed out at the root (B10).
+    """Branch and bound whose node bound is the node's LP (B16), solved by cut rounds on the
+    master of ``lp`` (the :class:`~coarse_mip.bounds.BendersLP` of ``P``, holding the root's
+    cuts; new cuts are valid everywhere and stay). ``allowed`` (m,) bool marks the columns not
+    fixed out at the root (B10).
+
+    The cuts with a zero dual at the root's LP are deleted first (the root's value stays, the
+    node LPs get faster). Branching (B19): the ``strong`` most fractional free columns are each
+    fixed out and in and the master LP re-solved on the cuts so far; a side whose LP value does
+    not beat the incumbent is fixed the other way for the whole subtree, and the column whose
+    two LP values fall furthest (the product of the falls) is branched on, each child keeping
+    its own LP value as its bound. ``strong=0``: the largest fractional y_t, forced in first.
+    ``order`` and ``max_nodes``: of :func:`~coarse_mip.search.tree.tree_search`. Incumbents: each node LP's
+    rounding (B9), and a swap descent from it while descents have taken at most
+    ``descent_share`` of the search's time.
 
     Same contract as :func:`branch_and_bound`.
     """
     m = P.shape[1]
     master, groups, sums = lp.master, lp.groups, lp.sums
     best = Incumbent(P, w, menu)
-    rounds = [0]
+    counts = {"bb_lp_rounds": 0, "bb_strong_lps": 0, "bb_descents": 0, "bb_descent_s": 0.0,
+              "benders_cuts_purged": master.purge()}
+    started = time.perf_counter()
 
-    def expand(node):
-        lo, hi = node
-        value = best.value
-        tol = gap_tol * max(1.0, abs(value))
+    def tol():
+        return gap_tol * max(1.0, abs(best.value))
+
+    def node_lp(lo, hi):
+        """(z, y, reduced costs) of the node's LP after cut rounds; z bounds the node."""
         master.set_y_bounds(lo, hi)
         z = np.inf
         for _ in range(max_rounds):
             z, y, theta, rc = master.solve(deadline)
-            rounds[0] += 1
-            if master.last.termination != "optimal" or z <= value + tol:
+            counts["bb_lp_rounds"] += 1
+            if master.last.termination != "optimal" or z <= best.value + tol():
                 break
             if deadline is not None and time.perf_counter() >= deadline:
                 break                                        # z is still a valid bound
-            if best.offer(np.argpartition(-y, K - 1)[:K]):
-                value = best.value
-                tol = gap_tol * max(1.0, abs(value))
+            best.offer(np.argpartition(-y, K - 1)[:K])
             C, d, _, _ = separate(P, w, y, groups, sums.G, sums, lp.top)
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
             if cut.size == 0:
                 break                                        # the node LP is solved
             master.add_cuts(cut, C[cut], d[cut])
-        if not z > value + tol:
+        return z, y, rc
+
+    def descend(y):
+        """A swap descent from the rounding of ``y``, within the time share."""
+        now = time.perf_counter()
+        if counts["bb_descent_s"] > descent_share * (now - started):
+            return
+        best.offer(swap_search(P, w, np.argpartition(-y, K - 1)[:K], deadline=deadline)[0])
+        counts["bb_descents"] += 1
+        counts["bb_descent_s"] += time.perf_counter() - now
+
+    def expand(node):
+        lo, hi = (b.astype(np.float64) for b in node)
+        z, y, rc = node_lp(lo, hi)
+        if not z > best.value + tol():
             return None
-        frac = np.minimum(y - lo, hi - y)
+        descend(y)
+        value = best.value
+        if not z > value + tol():
+            return None
         # (B10) at the node: reduced costs fix columns for the subtree.
-        lo, hi = lo.copy(), hi.copy()
-        hi[(y <= 1e-9) & (z + rc < value - tol)] = 0.0
-        lo[(y >= 1 - 1e-9) & (z - rc < value - tol)] = 1.0
-        if frac.max() > 1e-9:
-            t = int(np.argmax(np.where(frac > 1e-9, y, -np.inf)))
-        else:                        # integral but the cut rounds ran out: branch on a chosen column
+        hi[(y <= 1e-9) & (z + rc < value - tol())] = 0.0
+        lo[(y >= 1 - 1e-9) & (z - rc < value - tol())] = 1.0
+        frac = np.minimum(y - lo, hi - y)
+        fractional = np.flatnonzero(frac > 1e-9)
+        if fractional.size == 0:         # integral but the cut rounds ran out: branch on a chosen column
             free_in = np.flatnonzero((y > 0.5) & (lo < 0.5))
             if free_in.size == 0:
                 return []                                    # fully decided: evaluated above
-            t = int(free_in[0])
-        hi0, lo1 = hi.copy(), lo.copy()
-        hi0[t], lo1[t] = 0.0, 1.0
-        children = [((lo, hi0), z), ((lo1, hi), z)]
-        return [(c, b) for c, b in children if c[0].sum() <= K <= c[1].sum()]
+            t, z_out, z_in = int(free_in[0]), z, z
+        elif strong <= 0:
+            t = int(fractional[np.argmax(y[fractional])])
+            z_out = z_in = z
+        else:
+            candidates = fractional[np.argsort(-frac[fractional], kind="stable")][:strong]
+            master.set_y_bounds(lo, hi)                      # with the reduced-cost fixings
+            t, z_out, z_in = _strong_branch(master, candidates, z, lo, hi, value + tol(), deadline, counts)
+            if t is None:
+                return None                                  # both sides of a column are beaten
+            if t < 0:
+                return _feasible([((lo, hi), z)], K)         # only fixings: the node again, tighter
+        hi_out, lo_in = hi.copy(), lo.copy()
+        hi_out[t], lo_in[t] = 0.0, 1.0
+        children = [((lo, hi_out), z_out), ((lo_in, hi), z_in)]
+        if z_out > z_in:
+            children.reverse()                               # the larger bound is explored first
+        return _feasible(children, K)
 
-    root = (np.zeros(m), np.ones(m) if allowed is None else allowed.astype(np.float64))
-    bound, figures = tree_search(root, expand, best, order="depth", deadline=deadline, gap_tol=gap_tol,
+    root = (np.zeros(m, bool), np.ones(m, bool) if allowed is None else np.asarray(allowed, bool))
+    bound, figures = tree_search(root, expand, best, order=order, deadline=deadline, gap_tol=gap_tol,
+                                 max_nodes=max_nodes, max_open=max(64, OPEN_NODE_BYTES // (2 * m)),
                                  progress=progress)
-    master.set_y_bounds(np.zeros(m), np.ones(m))
-    figures["bb_lp_rounds"] = rounds[0]
+    master.set_y_bounds(0.0, 1.0)
+    figures.update(counts)
     return best.menu, best.value, bound, figures
+
+
+def _strong_branch(master, candidates, z, lo, hi, floor, deadline, counts):
+    """(B19) strong branching over ``candidates`` at a node of LP value ``z`` whose fixings
+    ``lo``, ``hi`` (m,) are set on ``master``; columns one of whose sides cannot beat ``floor``
+    are fixed the other way, in ``lo``, ``hi`` and on the master.
+
+    Returns (column, bound of its out-child, bound of its in-child); column None when both
+    sides of a candidate are beaten (the node is pruned), -1 when every candidate was fixed or
+    the deadline came first (the node is to be solved again).
+    """
+    pick, best_score, z_out, z_in = -1, -np.inf, z, z
+    for t in candidates:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        sides = []
+        for side in (0.0, 1.0):
+            master.set_y_bounds(side, side, t)
+            sides.append(min(master.solve(deadline)[0], z))     # the cuts so far: a relaxation of the child
+        counts["bb_strong_lps"] += 2
+        out, into = sides
+        if out <= floor and into <= floor:
+            return None, z, z
+        if out <= floor:
+            lo[t] = 1.0
+        elif into <= floor:
+            hi[t] = 0.0
+        master.set_y_bounds(lo[t], hi[t], t)
+        if out <= floor or into <= floor:
+            continue
+        score = max(z - out, 1e-12) * max(z - into, 1e-12)
+        if score > best_score:
+            pick, best_score, z_out, z_in = int(t), score, out, into
+    return pick, z_out, z_in
+
+
+def _feasible(children, K):
+    """Children (((lo, hi), bound) pairs) whose bounds leave room for a menu of K columns, as bool fixings."""
+    return [((lo > 0.5, hi > 0.5), b) for (lo, hi), b in children if lo.sum() <= K <= hi.sum()]

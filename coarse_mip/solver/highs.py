@@ -203,6 +203,12 @@ class HighsSession:
         self.h.addRows(len(lower), np.asarray(lower, np.float64), np.asarray(upper, np.float64), len(index),
                        np.asarray(starts, np.int32), np.asarray(index, np.int32), np.asarray(value, np.float64))
 
+    def delete_rows(self, rows: np.ndarray) -> None:
+        """Delete the listed rows; the rows after them move up (HiGHS keeps the basis of the rest)."""
+        rows = np.asarray(rows, np.int32)
+        if rows.size:
+            self.h.deleteRows(len(rows), rows)
+
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.h.changeColsBounds(len(cols), np.asarray(cols, np.int32), np.asarray(lower, np.float64),
                                 np.asarray(upper, np.float64))
