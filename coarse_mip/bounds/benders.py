@@ -113,8 +113,13 @@ class BendersMaster:
         left = np.inf if deadline is None else max(deadline - time.perf_counter(), MIN_MASTER_S)
         self.session.configure(time_limit=left)
         result = self.session.run()
+        if result.termination == "optimal" and not result.has_solution:
+            # HiGHS can call a warm-started LP optimal with a primal point outside its tolerances
+            # (seen after strong branching on noisy 10^4 x 101): solve it again from scratch.
+            self.session.forget_basis()
+            result = self.session.run()
         self.last = result
-        if result.termination == "optimal":
+        if result.termination == "optimal" and result.has_solution:
             value = result.objective
         else:                 # an infeasible node LP bounds nothing below it; anything else proves nothing
             value = -np.inf if result.termination == "infeasible" else np.inf

@@ -142,6 +142,8 @@ class HighsSession:
         lp.sense_ = highspy.ObjSense.kMaximize if program.maximize else highspy.ObjSense.kMinimize
         self.h = _new_highs()
         self.options: dict = {}
+        self._mip = program.integer is not None and bool(np.any(program.integer))
+        self._time_limit: float | None = None
         self.configure(verbose=False)
         self.h.passModel(lp)
         self._column: dict = {}
@@ -209,6 +211,10 @@ class HighsSession:
         if rows.size:
             self.h.deleteRows(len(rows), rows)
 
+    def forget_basis(self) -> None:
+        """The next run starts from scratch, not from the last basis."""
+        self.h.clearSolver()
+
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.h.changeColsBounds(len(cols), np.asarray(cols, np.int32), np.asarray(lower, np.float64),
                                 np.asarray(upper, np.float64))
@@ -216,6 +222,7 @@ class HighsSession:
     def set_integer(self, cols: np.ndarray) -> None:
         cols = np.asarray(cols, np.int32)
         self.h.changeColsIntegrality(len(cols), cols, np.full(len(cols), highspy.HighsVarType.kInteger))
+        self._mip = self._mip or cols.size > 0
 
     def set_start(self, x: np.ndarray) -> None:
         """A full starting point (every column), e.g. a MIP start."""
@@ -235,7 +242,8 @@ class HighsSession:
                   lp_solver: str | None = None) -> dict:
         """Set the options given (None leaves one as it is); returns every option set so far.
 
-        ``lp_solver``: "simplex", "ipm" (interior point, with crossover to a vertex) or "choose".
+        ``time_limit``: seconds for each later run. ``lp_solver``: "simplex", "ipm" (interior
+        point, with crossover to a vertex) or "choose".
         """
         options = {}
         if lp_solver is not None:
@@ -253,12 +261,21 @@ class HighsSession:
         if threads is not None:
             options["threads"] = int(threads)
         for key, value in options.items():
-            self.h.setOptionValue(key, value)
+            if key == "time_limit":
+                self._time_limit = value         # set at each run, see there
+            else:
+                self.h.setOptionValue(key, value)
         self.options.update(options)
         return dict(self.options)
 
     def run(self) -> HighsResult:
         """Run HiGHS and read status, incumbent objective and dual bound back."""
+        if self._time_limit is not None:
+            # HiGHS 1.16 checks an LP's time limit against the object's run time summed over
+            # every run (a MIP's against its own run): without the offset, once the runs of
+            # a session had taken longer than the limit, every later LP stopped at once.
+            offset = 0.0 if self._mip else self.h.getRunTime()
+            self.h.setOptionValue("time_limit", self._time_limit + offset)
         t0 = time.perf_counter()
         self.h.run()
         solve_s = time.perf_counter() - t0
