@@ -44,6 +44,7 @@ from common import RESULTS, SHARED, markdown_table, versions
 
 import coarse_mip as cm
 from coarse_mip.datasets import floor_euclid, read_tsplib
+from coarse_mip.engines.exact import FINISHES
 
 FOLDER = SHARED / "tsplib-pmedian"
 
@@ -61,9 +62,9 @@ def geometric_mean(xs) -> float | None:
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
 
 
-def solve_row(D: np.ndarray, ref: pd.Series, limit: float) -> dict:
+def solve_row(D: np.ndarray, ref: pd.Series, limit: float, finish: str = "auto") -> dict:
     t0 = time.perf_counter()
-    sol = cm.solve(-D, int(ref.p), "exact", time_limit=limit)
+    sol = cm.solve(-D, int(ref.p), "exact", time_limit=limit, finish=finish)
     elapsed = time.perf_counter() - t0
     value, bound = -sol.objective, -sol.bound                   # costs: value >= bound
     proven = sol.status == "optimal"
@@ -77,7 +78,7 @@ def solve_row(D: np.ndarray, ref: pd.Series, limit: float) -> dict:
             "paper_status": ref.status, "paper_lp": float(ref.lp_bound_LB1), "paper_s": paper,
             "ours_value": value, "ours_bound": bound, "status": sol.status, "gap": sol.gap,
             "ours_s": round(elapsed, 2), "ratio": round(elapsed / paper, 3) if both else None,
-            "passed": bool(passed), "finish": sol.stats.get("finish"),
+            "passed": bool(passed), "finish": sol.stats.get("finish"), "bb_nodes": sol.stats.get("bb_nodes"),
             "formulation": sol.stats.get("formulation"), "heuristic_s": sol.stats.get("heuristic_s"),
             "lp_s": sol.stats.get("benders_s"), "lp_bound": sol.stats.get("lp_bound")}
 
@@ -88,6 +89,7 @@ def main(argv=None) -> int:
     ap.add_argument("--p", default="", help="comma-separated p values (default: every row)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per row")
     ap.add_argument("--out", default="tsplib", help="results file stem under benchmarks/results/")
+    ap.add_argument("--finish", default="auto", choices=FINISHES, help="exact's finish (default: auto)")
     args = ap.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=os.path.dirname(__file__)).stdout.strip()
@@ -104,7 +106,7 @@ def main(argv=None) -> int:
         for ref in table[table.instance == name].itertuples():
             if ps is not None and ref.p not in ps:
                 continue
-            row = {**solve_row(D, ref, args.time_limit), "time_limit": args.time_limit, "commit": commit,
+            row = {**solve_row(D, ref, args.time_limit, args.finish), "time_limit": args.time_limit, "commit": commit,
                    "date": datetime.date.today().isoformat(), **versions()}
             print(json.dumps({k: row[k] for k in ("instance", "p", "status", "ours_value", "paper_value",
                                                   "ours_s", "paper_s", "ratio", "passed")}), flush=True)

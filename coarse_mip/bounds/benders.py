@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .. import rows
 from ..formulations.master import build_master
 from ..kernels import Incumbent, TopColumns, row_groups, separate
-from ..solver import HighsSession
+from ..solver import ITERATION_UNLIMITED, HighsSession
 
 __all__ = ["BendersMaster", "BendersLP", "LPBounder", "benders_lp", "fix_by_reduced_cost"]
 
@@ -125,6 +125,22 @@ class BendersMaster:
             value = -np.inf if result.termination == "infeasible" else np.inf
         x = self.session.values()
         return float(value), x[self.y_cols], x[self.theta_cols], self.session.column_duals(self.y_cols)
+
+    def probe(self, deadline: float | None, max_iter: int) -> tuple[float, float]:
+        """(estimate, bound) of the master LP after at most ``max_iter`` simplex iterations.
+
+        From a basis that stays dual feasible (a bound change), dual simplex values fall
+        towards the LP optimum, so the value where it stopped ranks branching candidates
+        (B19); only a solved LP bounds anything: ``bound`` is its value (-inf when
+        infeasible), +inf when the iterations ran out.
+        """
+        self.session.configure(iteration_limit=max_iter)
+        try:
+            value = self.solve(deadline)[0]
+        finally:
+            self.session.configure(iteration_limit=ITERATION_UNLIMITED)
+        estimate = value if np.isfinite(value) or self.last.termination == "infeasible" else self.last.last_objective
+        return float(estimate), value           # estimate NaN: nothing known
 
 
 @dataclass

@@ -52,10 +52,17 @@ LADDER = "single-peaked DP (D7-D8)"
 FINISHES = ("auto", "branch", "lp-branch", "master-mip", "radius")
 
 #: The Benders flow finishes with Lagrangian branch and bound up to this K (OR-Library: it wins
-#: for p <= 10) and above it with the master MIP (B17), which beat branch and bound on node LPs
-#: (B16) on rl1304 p = 100 (18 s against 26 s), fl1400 p = 200 (proven in 81 s; not in 120 s)
-#: and tied or won on CATE-like profits at K = 12..15 (gap after 60 s).
+#: for p <= 10) and above it with the master MIP (B17), which tied or won against depth-first
+#: node LPs on CATE-like profits at K = 12..15 (gap after 60 s) ...
 AUTO_BRANCH_K = 10
+
+#: ... unless the master holds one cut per row and the root's gap (LP bound against the
+#: incumbent, relative) is at most this: then branch and bound on node LPs (B16, B19), whose
+#: trees stay small on small gaps (rl1304 p = 10, gap 0.12 %: 21 s against 97 s for B11-B13;
+#: pcb3038 p = 50-200: proven in 57-77 s, the master MIP not in 300 s) but grow on large ones
+#: (OR-Library p <= 10 with gaps of 0.2-1 %: B11-B13 up to 3.5 times faster; fl1400 p = 200,
+#: gap 0.16 %: the master MIP proves it, HiGHS' root cuts close most of the gap).
+LP_BRANCH_GAP = 1.5e-3
 
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation) ...
 ROW_CUT_ROWS = 2_000
@@ -172,14 +179,23 @@ def _benders(P, w, K, ctx, stats, finish, highs):
     # (B10) a column whose reduced cost says y_t = 1 caps the value below the incumbent's
     # appears in no better menu: drop it.
     keep = fix_by_reduced_cost(lp, best.menu, value)[1] > 0
-    name = finish if finish != "auto" else ("branch" if K <= AUTO_BRANCH_K else "master-mip")
-    stats.update(columns_fixed_to_zero=int(P.shape[1] - keep.sum()), finish=name)
+    root_gap = (lp.bound - value) / scale
+    name = finish if finish != "auto" else _auto_finish(K, root_gap, lp.stats["benders_groups"] == P.shape[0])
+    stats.update(columns_fixed_to_zero=int(P.shape[1] - keep.sum()), finish=name, root_gap=root_gap)
     if keep.sum() <= K:
         return best.menu, value           # only the incumbent's columns can do as well
     # Menus using a dropped column are worth less than ``value``, so every finish's bound is
     # raised to at least ``value``; all of them are valid and the smallest is reported.
     bound = _FINISHES[name](P, w, K, ctx, best, lp, keep, stats, highs)
     return best.menu, min(lp.bound, max(bound, value))
+
+
+def _auto_finish(K: int, root_gap: float, row_cuts: bool) -> str:
+    """(B14) branch and bound on node LPs (B16, B19) when the master holds one cut per row and
+    the root leaves a small gap; else Lagrangian branch and bound (K <= 10) or the master MIP."""
+    if row_cuts and root_gap <= LP_BRANCH_GAP:
+        return "lp-branch"
+    return "branch" if K <= AUTO_BRANCH_K else "master-mip"
 
 
 def _root(P, w, K, ctx, stats):

@@ -85,7 +85,8 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
 
 def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: BendersLP,
                         *, allowed: np.ndarray | None = None, deadline: float | None = None,
-                        gap_tol: float = 1e-9, max_rounds: int = 50, strong: int = 4, order: str = "best",
+                        gap_tol: float = 1e-9, max_rounds: int = 50, strong: int = 4, strong_iter: int = 100,
+                        order: str = "best",
                         descent_share: float = 0.25, max_nodes: int | None = None,
                         progress: bool = False) -> tuple[np.ndarray, float, float, dict]:
     """Branch and bound whose node bound is the node's LP (B16), solved by cut rounds on the
@@ -95,10 +96,11 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
 
     The cuts with a zero dual at the root's LP are deleted first (the root's value stays, the
     node LPs get faster). Branching (B19): the ``strong`` most fractional free columns are each
-    fixed out and in and the master LP re-solved on the cuts so far; a side whose LP value does
-    not beat the incumbent is fixed the other way for the whole subtree, and the column whose
-    two LP values fall furthest (the product of the falls) is branched on, each child keeping
-    its own LP value as its bound. ``strong=0``: the largest fractional y_t, forced in first.
+    fixed out and in and the master LP re-solved on the cuts so far, for at most ``strong_iter``
+    simplex iterations; a side whose solved LP does not beat the incumbent is fixed the other
+    way for the whole subtree, and the column whose two LP values fall furthest (the product of
+    the falls) is branched on, each child keeping its own LP value as its bound when that LP was
+    solved. ``strong=0``: the largest fractional y_t, forced in first.
     ``order`` and ``max_nodes``: of :func:`~coarse_mip.search.tree.tree_search`. Incumbents: each node LP's
     rounding (B9), and a swap descent from it while descents have taken at most
     ``descent_share`` of the search's time.
@@ -168,7 +170,8 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
         else:
             candidates = fractional[np.argsort(-frac[fractional], kind="stable")][:strong]
             master.set_y_bounds(lo, hi)                      # with the reduced-cost fixings
-            t, z_out, z_in = _strong_branch(master, candidates, z, lo, hi, value + tol(), deadline, counts)
+            t, z_out, z_in = _strong_branch(master, candidates, z, lo, hi, value + tol(), deadline, strong_iter,
+                                            counts)
             if t is None:
                 return None                                  # both sides of a column are beaten
             if t < 0:
@@ -189,10 +192,11 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
     return best.menu, best.value, bound, figures
 
 
-def _strong_branch(master, candidates, z, lo, hi, floor, deadline, counts):
+def _strong_branch(master, candidates, z, lo, hi, floor, deadline, max_iter, counts):
     """(B19) strong branching over ``candidates`` at a node of LP value ``z`` whose fixings
-    ``lo``, ``hi`` (m,) are set on ``master``; columns one of whose sides cannot beat ``floor``
-    are fixed the other way, in ``lo``, ``hi`` and on the master.
+    ``lo``, ``hi`` (m,) are set on ``master``: each side's LP on the cuts so far (a relaxation
+    of that child), at most ``max_iter`` simplex iterations. Columns one of whose sides is
+    proven not to beat ``floor`` are fixed the other way, in ``lo``, ``hi`` and on the master.
 
     Returns (column, bound of its out-child, bound of its in-child); column None when both
     sides of a candidate are beaten (the node is pruned), -1 when every candidate was fixed or
@@ -202,24 +206,26 @@ def _strong_branch(master, candidates, z, lo, hi, floor, deadline, counts):
     for t in candidates:
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        sides = []
+        estimates, bounds = [], []
         for side in (0.0, 1.0):
             master.set_y_bounds(side, side, t)
-            sides.append(min(master.solve(deadline)[0], z))     # the cuts so far: a relaxation of the child
+            estimate, bound = master.probe(deadline, max_iter)
+            estimates.append(z if np.isnan(estimate) else min(estimate, z))
+            bounds.append(min(bound, z))
         counts["bb_strong_lps"] += 2
-        out, into = sides
-        if out <= floor and into <= floor:
+        (out, into), (bound_out, bound_in) = estimates, bounds
+        if bound_out <= floor and bound_in <= floor:
             return None, z, z
-        if out <= floor:
+        if bound_out <= floor:
             lo[t] = 1.0
-        elif into <= floor:
+        elif bound_in <= floor:
             hi[t] = 0.0
         master.set_y_bounds(lo[t], hi[t], t)
-        if out <= floor or into <= floor:
+        if bound_out <= floor or bound_in <= floor:
             continue
         score = max(z - out, 1e-12) * max(z - into, 1e-12)
         if score > best_score:
-            pick, best_score, z_out, z_in = int(t), score, out, into
+            pick, best_score, z_out, z_in = int(t), score, bound_out, bound_in
     return pick, z_out, z_in
 
 

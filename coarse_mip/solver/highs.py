@@ -24,7 +24,8 @@ import scipy.sparse as sp
 from pyomo.common.tee import capture_output
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-__all__ = ["TERMINATION", "HighsResult", "HighsRun", "HighsSession", "LinearProgram", "run_highs", "MIP_ABS_GAP"]
+__all__ = ["ITERATION_UNLIMITED", "MIP_ABS_GAP", "TERMINATION", "HighsResult", "HighsRun", "HighsSession",
+           "LinearProgram", "run_highs"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ TERMINATION = {
     _S.kPostsolveError: "error",
 }
 
+#: HiGHS' own default ``simplex_iteration_limit``: none.
+ITERATION_UNLIMITED = 2_147_483_647
 #: Absolute MIP gap handed to HiGHS (its default 1e-6 would stop early on small objectives).
 MIP_ABS_GAP = 1e-9
 #: HiGHS' ``random_seed`` is a non-negative int32.
@@ -85,6 +88,7 @@ class HighsResult:
     has_solution: bool
     nodes: int                       # branch-and-bound nodes, -1 for an LP
     solve_s: float
+    last_objective: float = np.nan   # the objective of the last point held, feasible or not
 
 
 @dataclass(frozen=True)
@@ -239,11 +243,12 @@ class HighsSession:
     # -- options and runs ------------------------------------------------------------------
     def configure(self, *, time_limit: float | None = None, mip_gap: float | None = None,
                   threads: int | None = None, seed: int | None = None, verbose: bool | None = None,
-                  lp_solver: str | None = None) -> dict:
+                  lp_solver: str | None = None, iteration_limit: int | None = None) -> dict:
         """Set the options given (None leaves one as it is); returns every option set so far.
 
         ``time_limit``: seconds for each later run. ``lp_solver``: "simplex", "ipm" (interior
-        point, with crossover to a vertex) or "choose".
+        point, with crossover to a vertex) or "choose". ``iteration_limit``: simplex iterations
+        of an LP run (``ITERATION_UNLIMITED`` lifts it).
         """
         options = {}
         if lp_solver is not None:
@@ -260,6 +265,8 @@ class HighsSession:
             options["time_limit"] = max(float(time_limit), 0.0)
         if threads is not None:
             options["threads"] = int(threads)
+        if iteration_limit is not None:
+            options["simplex_iteration_limit"] = int(iteration_limit)
         for key, value in options.items():
             if key == "time_limit":
                 self._time_limit = value         # set at each run, see there
@@ -295,7 +302,8 @@ class HighsSession:
         if not np.isfinite(bound):
             bound = float("inf")
         logger.debug("HiGHS %s obj=%s bound=%s in %.3fs", raw, objective, bound, solve_s)
-        return HighsResult(termination, raw, objective, bound, has_solution, int(info.mip_node_count), solve_s)
+        return HighsResult(termination, raw, objective, bound, has_solution, int(info.mip_node_count), solve_s,
+                           float(info.objective_function_value))
 
     def values(self, cols: np.ndarray | None = None) -> np.ndarray:
         """Primal values of the columns (all by default)."""
