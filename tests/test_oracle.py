@@ -84,3 +84,16 @@ def test_medium_instance_benders_finishes_agree_with_radius(n, m, K):
         assert sol.objective == pytest.approx(ref.objective, rel=1e-9), finish
         if finish == "auto":
             assert sol.stats["finish"] == ("branch" if K <= 10 else "master-mip")
+
+
+def test_auto_finish_follows_the_root():
+    # B14: node LPs only with one cut per row, a small root gap and a small menu.
+    from coarse_mip.engines.exact import _auto_finish
+
+    assert _auto_finish(5, 100, 1e-3, True) == "lp-branch"
+    assert _auto_finish(10, 100, 1e-3, True) == "lp-branch"
+    assert _auto_finish(5, 100, 1e-2, True) == "branch"
+    assert _auto_finish(5, 100, 1e-3, False) == "branch"
+    assert _auto_finish(20, 100, 1e-3, True) == "master-mip"
+    assert _auto_finish(20, 1000, 1e-3, True) == "lp-branch"
+    assert _auto_finish(20, 1000, 1e-2, True) == "master-mip"

@@ -61,8 +61,15 @@ AUTO_BRANCH_K = 10
 #: trees stay small on small gaps (rl1304 p = 10, gap 0.12 %: 21 s against 97 s for B11-B13;
 #: pcb3038 p = 50-200: proven in 57-77 s, the master MIP not in 300 s) but grow on large ones
 #: (OR-Library p <= 10 with gaps of 0.2-1 %: B11-B13 up to 3.5 times faster; fl1400 p = 200,
-#: gap 0.16 %: the master MIP proves it, HiGHS' root cuts close most of the gap).
+#: root gap above 0.2 %: the master MIP proves it, HiGHS' root cuts close most of the gap).
 LP_BRANCH_GAP = 1.5e-3
+#: ... and the menu holds at most this share of the columns: with larger menus the root LP is
+#: degenerate, strong branching's trees grow and HiGHS' restarts and root cuts do better. The
+#: threshold sits between the measured points (seconds, master MIP against node LPs): pcb3038
+#: p = 400 (13 % of the columns) 20-26 against 58-98 and rl5934 p = 1000 (17 %) 598 against
+#: not proven in 300; rl5934 p = 300 and 600 (5 % and 10.1 %): node LPs prove in 146 s and
+#: 300 s what the master MIP had not in 600 s and 300 s.
+LP_BRANCH_SHARE = 0.12
 
 #: Up to this many rows the Benders master gets one cut per row (B4 without aggregation) ...
 ROW_CUT_ROWS = 2_000
@@ -180,7 +187,8 @@ def _benders(P, w, K, ctx, stats, finish, highs):
     # appears in no better menu: drop it.
     keep = fix_by_reduced_cost(lp, best.menu, value)[1] > 0
     root_gap = (lp.bound - value) / scale
-    name = finish if finish != "auto" else _auto_finish(K, root_gap, lp.stats["benders_groups"] == P.shape[0])
+    name = finish if finish != "auto" else _auto_finish(K, P.shape[1], root_gap,
+                                                        lp.stats["benders_groups"] == P.shape[0])
     stats.update(columns_fixed_to_zero=int(P.shape[1] - keep.sum()), finish=name, root_gap=root_gap)
     if keep.sum() <= K:
         return best.menu, value           # only the incumbent's columns can do as well
@@ -190,10 +198,11 @@ def _benders(P, w, K, ctx, stats, finish, highs):
     return best.menu, min(lp.bound, max(bound, value))
 
 
-def _auto_finish(K: int, root_gap: float, row_cuts: bool) -> str:
-    """(B14) branch and bound on node LPs (B16, B19) when the master holds one cut per row and
-    the root leaves a small gap; else Lagrangian branch and bound (K <= 10) or the master MIP."""
-    if row_cuts and root_gap <= LP_BRANCH_GAP:
+def _auto_finish(K: int, m: int, root_gap: float, row_cuts: bool) -> str:
+    """(B14) branch and bound on node LPs (B16, B19) when the master holds one cut per row, the
+    root leaves a small gap and the menu is small against the m columns; else Lagrangian branch
+    and bound (K <= 10) or the master MIP."""
+    if row_cuts and root_gap <= LP_BRANCH_GAP and K <= LP_BRANCH_SHARE * m:
         return "lp-branch"
     return "branch" if K <= AUTO_BRANCH_K else "master-mip"
 
