@@ -97,3 +97,26 @@ def test_auto_finish_follows_the_root():
     assert _auto_finish(20, 100, 1e-3, True) == "master-mip"
     assert _auto_finish(20, 1000, 1e-3, True) == "lp-branch"
     assert _auto_finish(20, 1000, 1e-2, True) == "master-mip"
+
+
+
+def test_row_cuts_within_the_nonzero_budget(monkeypatch):
+    # B4: above ROW_CUT_ROWS, one cut per row only when the row cuts are sparse per row or in all.
+    import coarse_mip.engines.exact as exact
+
+    P = np.random.default_rng(3).uniform(size=(700, 25))
+    menu = np.array([0, 1, 2])
+    nnz = exact._mean_cut_nnz(P, menu)
+    assert 0 < nnz <= 25
+    assert exact._max_groups(P, menu) == 700                      # n <= ROW_CUT_ROWS
+    monkeypatch.setattr(exact, "ROW_CUT_ROWS", 100)
+    monkeypatch.setattr(exact, "SPARSE_CUT_NNZ", nnz)
+    assert exact._max_groups(P, menu) == 700                      # sparse per row
+    monkeypatch.setattr(exact, "SPARSE_CUT_NNZ", nnz / 2)
+    monkeypatch.setattr(exact, "ROW_CUT_NNZ", 700 * nnz)
+    assert exact._max_groups(P, menu) == 700                      # sparse in all
+    monkeypatch.setattr(exact, "ROW_CUT_NNZ", 700 * nnz / 2)
+    assert exact._max_groups(P, menu) == 512
+    monkeypatch.setattr(exact, "SPARSE_ROW_CUT_ROWS", 500)
+    monkeypatch.setattr(exact, "ROW_CUT_NNZ", 1e12)
+    assert exact._max_groups(P, menu) == 512                      # too many rows to count

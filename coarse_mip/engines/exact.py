@@ -78,6 +78,11 @@ ROW_CUT_ROWS = 2_000
 #: pcb3038, p = 300: the LP in 11.7 s with 3,038 row cuts against 72.8 s with 512 group cuts).
 SPARSE_ROW_CUT_ROWS = 20_000
 SPARSE_CUT_NNZ = 64
+#: ... or the n row cuts hold at most this many nonzeros in all: pcb3038 p = 20 (68 per row,
+#: 206,000 in all) is proven in 115 s with row cuts and node LPs (B16) where 512 group cuts
+#: left it open after 120 s (no node LPs without row cuts); p = 5 and 10 (254 and 133 per row)
+#: take the same time either way (54.6 / 12.7 s against 55.4 / 10.8 s).
+ROW_CUT_NNZ = 2 ** 20
 
 #: Constrained problems: branch and bound nodes before the hand-over to the assignment MIP (C10)
 #: (pmedcap, 60 s each: the tree alone proved 17 of 20 in 409 s, the MIP from the Lagrangian
@@ -234,17 +239,26 @@ def _root(P, w, K, ctx, stats):
 
 class _Bounder(LPBounder):
     """The root's LP bound, with one cut per row while the master stays small (the master MIP
-    finish needs them, B17) or the rows' cuts are sparse at the search's menu."""
+    finish needs them, B17) or the rows' cuts are sparse at the search's menu (few nonzeros per
+    row or in all)."""
 
     def __init__(self, P, w, K, ctx):
         super().__init__(P, w, K, deadline=ctx.deadline, seed=ctx.highs_seed)
 
     def __call__(self, menu):
         if self.lp is None:
-            n = self.P.shape[0]
-            sparse = n <= SPARSE_ROW_CUT_ROWS and _mean_cut_nnz(self.P, menu) <= SPARSE_CUT_NNZ
-            self.options["max_groups"] = n if n <= ROW_CUT_ROWS or sparse else 512
+            self.options["max_groups"] = _max_groups(self.P, menu)
         return super().__call__(menu)
+
+
+def _max_groups(P, menu) -> int:
+    """(B4) n, i.e. a cut per row, when the master stays small or the row cuts at ``menu`` are
+    sparse (few nonzeros per row or in all); else 512 groups."""
+    n = P.shape[0]
+    if n <= ROW_CUT_ROWS:
+        return n
+    nnz = _mean_cut_nnz(P, menu) if n <= SPARSE_ROW_CUT_ROWS else np.inf
+    return n if nnz <= SPARSE_CUT_NNZ or n * nnz <= ROW_CUT_NNZ else 512
 
 
 def _mean_cut_nnz(P, menu) -> float:
