@@ -439,7 +439,7 @@ EXACT = EngineSpec(
     {"formulation": Option("auto", "exact model: Benders (auto; the single-peaked DP when every row is "
                                    "single-peaked), the DP (ladder) or the compact radius / strong MIP",
                            choices=FORMULATIONS),
-     "finish": Option("auto", "how Benders closes a gap the LP leaves (B11-B18)", choices=FINISHES),
+     "finish": Option("auto", "how Benders closes a gap the LP leaves (B11-B19; auto: B14)", choices=FINISHES),
      "threads": Option(None, "HiGHS threads (default: HiGHS' own)", kind=int, low=1),
      "verbose": Option(False, "HiGHS log on the console", kind=bool),
      "reduce": Option(True, "merge identical rows and drop dominated columns first", kind=bool)},
