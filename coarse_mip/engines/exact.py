@@ -38,6 +38,7 @@ from ..search import (
     lp_branch_and_bound,
     pad_menu,
     search_menu,
+    swap_search,
     unconstrained_start,
 )
 from ..solver import HighsSession, run_highs
@@ -271,7 +272,8 @@ def _mean_cut_nnz(P, menu) -> float:
 def _finish_master_mip(P, w, K, ctx, best, lp, keep, stats, highs):
     """(B17) the master re-solved as a MIP, with the cuts of each new menu."""
     chosen, bound, figures = master_mip(P, w, K, best.menu, lp, keep, deadline=ctx.deadline, mip_gap=ctx.mip_gap,
-                                        threads=highs["threads"], seed=ctx.highs_seed)
+                                        threads=highs["threads"], seed=ctx.highs_seed,
+                                        polish=lambda menu: swap_search(P, w, menu, deadline=ctx.deadline)[0])
     stats.update(figures)
     best.offer(chosen)
     return bound
