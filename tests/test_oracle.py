@@ -99,7 +99,6 @@ def test_auto_finish_follows_the_root():
     assert _auto_finish(20, 1000, 1e-2, True) == "master-mip"
 
 
-
 def test_row_cuts_within_the_nonzero_budget(monkeypatch):
     # B4: above ROW_CUT_ROWS, one cut per row only when the row cuts are sparse per row or in all.
     import coarse_mip.engines.exact as exact
