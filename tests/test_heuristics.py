@@ -5,7 +5,7 @@ import pytest
 
 import coarse_mip as cm
 from coarse_mip.datasets import FAMILIES, synthetic_profits
-from coarse_mip.kernels import SwapState
+from coarse_mip.kernels import CompiledSwapState, SwapState
 from coarse_mip.search import descend_from_lp, greedy_menu, lloyd_menu, swap_search
 
 from .conftest import random_instance
@@ -53,14 +53,21 @@ def test_greedy_updates_match_recomputed_gains(family):
         assert np.array_equal(got, want), (family, seed)
 
 
-@pytest.mark.parametrize("sparse", [False, True])
-def test_swap_gains_match_brute_force(sparse):
+BACKENDS = ["dense", "sparse", "compiled"]
+
+
+def _state(backend, P, w, menu):
+    return CompiledSwapState(P, w, menu) if backend == "compiled" else SwapState(P, w, menu, sparse=backend == "sparse")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_swap_gains_match_brute_force(backend):
     rng = np.random.default_rng(0)
     for seed in range(20):
         P = synthetic_profits(40, 9, "noisy" if seed % 2 else "ties", seed=seed)
         w = rng.random(40) + 0.1
         menu = np.sort(rng.choice(9, size=3, replace=False))
-        state = SwapState(P, w, menu, sparse=sparse)
+        state = _state(backend, P, w, menu)
         gains = state.gains()
         base = w @ P[:, menu].max(axis=1)
         for r in range(3):
@@ -80,19 +87,38 @@ def test_swap_result_is_a_local_optimum():
     assert SwapState(P, w, menu).gains().max() <= 1e-9
 
 
-@pytest.mark.parametrize("sparse", [False, True])
-def test_incremental_swaps_match_a_fresh_state(sparse):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_incremental_swaps_match_a_fresh_state(backend):
     rng = np.random.default_rng(5)
     for seed in range(10):
         P = synthetic_profits(300, 12, ("noisy", "ties", "negative", "smooth")[seed % 4], seed=seed)
         w = rng.random(300) + 0.1
-        state = SwapState(P, w, np.array([0, 3, 7]), sparse=sparse)
+        state = _state(backend, P, w, np.array([0, 3, 7]))
         for _ in range(15):
             r, u = rng.integers(3), rng.choice(np.setdiff1d(np.arange(12), state.menu))
             state.swap(r, u)
-        fresh = SwapState(P, w, state.menu, sparse=sparse)
+        fresh = _state(backend, P, w, state.menu)
         assert state.value == pytest.approx(fresh.value, rel=1e-12)
         np.testing.assert_allclose(state.gains(), fresh.gains(), rtol=1e-9, atol=1e-9)
+
+
+def test_compiled_and_numpy_backends_take_the_same_swaps():
+    # Without ties both descents take the same best swap at every step, so they end at the same
+    # menu with the same number of swaps; through local_search as the engines run it.
+    from coarse_mip.search import local_search
+
+    for seed in range(8):
+        P = synthetic_profits(400, 30, ("noisy", "uniform", "smooth", "negative")[seed % 4], seed=seed)
+        P = P + 1e-7 * np.random.default_rng(seed).random(P.shape)          # no exact ties
+        w = np.random.default_rng(seed).random(400) + 0.5
+        start = np.sort(np.random.default_rng(seed).choice(30, size=3 + seed, replace=False))
+        ends = []
+        for backend in BACKENDS:
+            state = _state(backend, P, w, start)
+            swaps = local_search(state)
+            ends.append((np.sort(state.menu).tolist(), swaps))
+            assert state.value == pytest.approx(w @ P[:, state.menu].max(axis=1), rel=1e-12)
+        assert ends[0] == ends[1] == ends[2], seed
 
 
 def test_same_seed_same_answer():

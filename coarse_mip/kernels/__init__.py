@@ -1,7 +1,7 @@
 """Kernels over validated arrays that more than one bound or search builds on.
 
 * :class:`SwapState` -- fast-interchange bookkeeping of a menu (best and second-best slot per
-  row, the swap-gain tables);
+  row, the swap-gain tables); :func:`swap_state` picks it or its compiled twin;
 * :func:`separate`, :func:`row_groups` -- the Benders cuts of every row at a master point;
 * :class:`Incumbent` -- the best menu seen, each distinct menu evaluated once;
 * :func:`transport`, :class:`MenuValues` -- the best assignment of a menu under side
@@ -13,8 +13,9 @@
 from .incumbent import Incumbent
 from .ladder import LadderTables, ladder_tables, peaks
 from .separation import TopColumns, row_groups, separate
-from .swap_state import SwapState
+from .swap_compiled import CompiledSwapState
+from .swap_state import SwapState, swap_state
 from .transport import MenuValues, Transport, transport
 
-__all__ = ["Incumbent", "LadderTables", "MenuValues", "SwapState", "TopColumns", "Transport", "ladder_tables", "peaks",
-           "row_groups", "separate", "transport"]
+__all__ = ["CompiledSwapState", "Incumbent", "LadderTables", "MenuValues", "SwapState", "TopColumns", "Transport",
+           "ladder_tables", "peaks", "row_groups", "separate", "swap_state", "transport"]

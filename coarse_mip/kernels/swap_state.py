@@ -22,8 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import rows
+from .swap_compiled import DENSE_SWAP_ENTRIES, CompiledSwapState, compiled_available
 
-__all__ = ["SPARSE_SWAP_ENTRIES", "SwapState"]
+__all__ = ["SPARSE_SWAP_ENTRIES", "SwapState", "swap_state"]
 
 #: X is sparse above this many entries (k m): rl5934 with k = 1000 spent 28 s of a 124 s solve
 #: building dense (k, m) gain tables.
@@ -151,3 +152,12 @@ def _on_slots(slots: np.ndarray, X, k: int, sparse: bool):
     full = np.zeros((k, X.shape[1]))
     full[slots] = X
     return full
+
+
+def swap_state(P, w: np.ndarray, menu: np.ndarray) -> SwapState | CompiledSwapState:
+    """The bookkeeping of ``menu`` (k,) on ``P`` (n, m): compiled with a dense gain table when
+    numba is there, the rows are in memory and k m <= DENSE_SWAP_ENTRIES; else :class:`SwapState`.
+    Both reach the same swaps (tests/test_swap_state.py)."""
+    if compiled_available() and rows.in_memory(P) and np.size(menu) * P.shape[1] <= DENSE_SWAP_ENTRIES:
+        return CompiledSwapState(P, w, menu)
+    return SwapState(P, w, menu)

@@ -1,4 +1,4 @@
-"""Swap local search on a :class:`~coarse_mip.kernels.SwapState` (best improvement)."""
+"""Swap local search on a :func:`~coarse_mip.kernels.swap_state` (best improvement)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import time
 
 import numpy as np
 
-from ..kernels import SwapState
+from ..kernels import CompiledSwapState, SwapState, swap_state
 from .greedy import best_single
 
 __all__ = ["local_search", "swap_search"]
 
 
-def local_search(state: SwapState, *, deadline: float | None = None, max_swaps: int = 100_000) -> int:
+def local_search(state: SwapState | CompiledSwapState, *, deadline: float | None = None,
+                 max_swaps: int = 100_000) -> int:
     """Best-improvement swaps on ``state`` until none gains; returns the number made.
 
     A swap is kept only if the exact row-by-row value rises, so float drift in the gain tables
@@ -45,6 +46,6 @@ def swap_search(P: np.ndarray, w: np.ndarray, menu: np.ndarray, *, deadline: flo
         return menu, 0
     if menu.size == 1:               # a single column: the best one is optimal
         return np.array([best_single(P, w)]), 0
-    state = SwapState(P, w, menu)
+    state = swap_state(P, w, menu)
     swaps = local_search(state, deadline=deadline, max_swaps=max_swaps)
     return np.sort(state.menu), swaps

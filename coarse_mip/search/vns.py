@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..kernels import SwapState
+from ..kernels import swap_state
 from .swap import local_search
 
 __all__ = ["vns"]
@@ -29,7 +29,7 @@ def vns(P: np.ndarray, w: np.ndarray, menu: np.ndarray, rng: np.random.Generator
     m = P.shape[1]
     if not 2 <= menu.size < m:       # one column or all of them: swaps have nothing to do
         return np.sort(menu), {"swaps": 0, "shakes": 0, "shake_improvements": 0}
-    state = SwapState(P, w, menu)
+    state = swap_state(P, w, menu)
     swaps = local_search(state, deadline=deadline)
     k = state.menu.size
     max_depth = max(1, min(max_depth, k, m - k))
@@ -55,6 +55,6 @@ def vns(P: np.ndarray, w: np.ndarray, menu: np.ndarray, rng: np.random.Generator
     else:
         done = shakes
     # Rebuild the tables from scratch (no accumulated float drift) and finish the descent.
-    state = SwapState(P, w, state.menu)
+    state = swap_state(P, w, state.menu)
     swaps += local_search(state, deadline=deadline)
     return np.sort(state.menu), {"swaps": swaps, "shakes": done, "shake_improvements": improved}
