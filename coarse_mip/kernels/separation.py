@@ -13,8 +13,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from .. import rows
+
+try:
+    import numba
+except ImportError:                  # pragma: no cover - numba comes with EconML
+    numba = None
 
 __all__ = ["SPARSE_CUT_ENTRIES", "TopColumns", "row_groups", "separate"]
 
@@ -44,6 +50,9 @@ class TopColumns:
 
 def _top(b: np.ndarray, L: int) -> np.ndarray:
     """(b, L) the L best columns of each row of ``b`` in the order of a stable sort by -profit."""
+    dtype = np.min_scalar_type(b.shape[1] - 1)
+    if _kernels:
+        return _top_compiled(b, L).astype(dtype)
     if L < b.shape[1]:
         level = -np.partition(-b, L - 1, axis=1)[:, L - 1:L]         # each row's L-th best value
         above = b > level
@@ -55,7 +64,7 @@ def _top(b: np.ndarray, L: int) -> np.ndarray:
         idx = np.broadcast_to(np.arange(L), b.shape)
     order = np.argsort(-np.take_along_axis(b, idx, axis=1), axis=1, kind="stable")
     # The smallest integer type that holds a column index: 10^6 x 32 lists take 32 MB at m <= 256.
-    return np.take_along_axis(idx, order, axis=1).astype(np.min_scalar_type(b.shape[1] - 1))
+    return np.take_along_axis(idx, order, axis=1).astype(dtype)
 
 
 def row_groups(P: np.ndarray, menu: np.ndarray, max_groups: int) -> tuple[np.ndarray, int]:
@@ -82,10 +91,14 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     than ``top.L`` positive entries (rows they do not fill are sorted as without them).
     Returns (C (G, m), d (G,), value, V (n,)) with group cut ``theta_g <= d_g + C_g . y`` and
     ``value`` = sum_i w_i f_i(y), the LP value of ``y`` (B5); C is a CSR matrix when
-    ``sparse`` (default: above SPARSE_CUT_ENTRIES entries), else dense. ``deadline``
+    ``sparse`` (default: above SPARSE_CUT_ENTRIES entries, or one row per group with the
+    compiled kernels), else dense. ``deadline``
     (``time.perf_counter()`` seconds, in-memory rows only): None once a block starts past it.
     """
-    sparse = G * P.shape[1] > SPARSE_CUT_ENTRIES if sparse is None else sparse
+    # Compiled kernels (in-memory rows) build one row per group as CSR rows directly; else a
+    # dense (G, m) sum, or numpy's dense (rows, m) excess and a sparse product per block.
+    local = _kernels and rows.in_memory(P)
+    sparse = (G * P.shape[1] > SPARSE_CUT_ENTRIES or (local and G == P.shape[0])) if sparse is None else sparse
     sums = rows.group_sums(P, w, groups, G) if sums is None else sums
     support = np.flatnonzero(y > 1e-12)
     integral = bool((y[support] >= 1.0 - 1e-9).all())
@@ -97,33 +110,54 @@ def separate(P: np.ndarray, w: np.ndarray, y: np.ndarray, groups: np.ndarray, G:
     def block_cuts(s, b):
         if stop is not None and time.perf_counter() > stop:
             raise _PastDeadline
-        if integral:                 # the best chosen column alone fills the row
-            V = b[:, support].max(axis=1)
-        elif lists is None:
-            V = _fill_level(b, support, y_support)
+        head = None if lists is None else lists[s]
+        if compiled is None:
+            V = _block_levels(b, head, support, y_support, integral)
+            return rows.weighted_excess(b, V, sums.block(s), out=rows.scratch(*b.shape), sparse=sparse), V
+        V = _levels(b, y_support, support, _NO_LIST if head is None else head, integral)
+        if sparse:
+            compiled.append(_row_cuts(b, V, w[s]))
         else:
-            # Zeros off the support leave the running sums of the sort above unchanged, so the
-            # level is the same; a row its list does not fill is sorted in full.
-            head = lists[s]
-            filled = np.cumsum(y_support[head], axis=1) >= 1.0 - 1e-9
-            at = np.argmax(filled, axis=1)
-            V = b[np.arange(b.shape[0]), head[np.arange(b.shape[0]), at]]
-            short = np.flatnonzero(~filled[:, -1])
-            if short.size:
-                V[short] = _fill_level(b[short], support, y_support)
-        return rows.weighted_excess(b, V, sums.block(s), out=rows.scratch(*b.shape), sparse=sparse), V
+            _add_group_cuts(b, V, w[s], groups[s], dense)
+        return 0, V
 
+    compiled = [] if local and (not sparse or G == P.shape[0]) else None
+    dense = np.zeros((G, P.shape[1])) if compiled is not None and not sparse else None
     try:
         C, V = rows.map_reduce(P, block_cuts, ("sum", "concat"), rows=sums.rows)
     except _PastDeadline:
         return None
-    C = C.tocsr() if sparse else np.asarray(C)
+    if compiled is None:
+        C = C.tocsr() if sparse else np.asarray(C)
+    elif sparse:                     # rows in row order, then row g = the row of group g
+        C = _stack_rows(compiled, P.shape[1])[np.argsort(groups, kind="stable")]
+    else:
+        C = dense
     d = np.bincount(groups, weights=w * V, minlength=G)
     return C, d, float(d.sum() + np.asarray(C.sum(axis=0)).ravel() @ y), V
 
 
 class _PastDeadline(Exception):
     """A separation pass reached its deadline."""
+
+
+def _block_levels(b: np.ndarray, head: np.ndarray | None, support: np.ndarray, y: np.ndarray,
+                  integral: bool) -> np.ndarray:
+    """(b,) the rows' levels (B2) at the point ``y`` (m,), zero off ``support``; ``head`` (b, L)
+    the rows' sorted lists or None."""
+    if integral:                     # the best chosen column alone fills the row
+        return b[:, support].max(axis=1)
+    if head is None:
+        return _fill_level(b, support, y)
+    # Zeros off the support leave the running sums of the sort above unchanged, so the level is
+    # the same; a row its list does not fill is sorted in full.
+    filled = np.cumsum(y[head], axis=1) >= 1.0 - 1e-9
+    at = np.argmax(filled, axis=1)
+    V = b[np.arange(b.shape[0]), head[np.arange(b.shape[0]), at]]
+    short = np.flatnonzero(~filled[:, -1])
+    if short.size:
+        V[short] = _fill_level(b[short], support, y)
+    return V
 
 
 def _fill_level(b: np.ndarray, support: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -134,3 +168,96 @@ def _fill_level(b: np.ndarray, support: np.ndarray, y: np.ndarray) -> np.ndarray
     # sum(y) = K >= 1, so every row fills up; 1e-9 absorbs LP round-off in y.
     at = np.argmax(filled >= 1.0 - 1e-9, axis=1)
     return np.take_along_axis(sub, order[np.arange(sub.shape[0]), at][:, None], axis=1)[:, 0]
+
+
+def _top_compiled(b, L):
+    """:func:`_top` by insertion into a sorted buffer per row: a column scanned later enters only
+    by a strictly larger value, so equal values keep the lower column first (a stable sort)."""
+    out = np.empty((b.shape[0], L), dtype=np.int64)
+    vals = np.empty(L)
+    for i in range(b.shape[0]):
+        count = 0
+        for t in range(b.shape[1]):
+            v = b[i, t]
+            if count == L and not v > vals[L - 1]:
+                continue
+            j = min(count, L - 1)                     # shift the worse entries down one place
+            while j > 0 and vals[j - 1] < v:
+                vals[j], out[i, j] = vals[j - 1], out[i, j - 1]
+                j -= 1
+            vals[j], out[i, j] = v, t
+            count = min(count + 1, L)
+    return out
+
+
+def _levels(b, y, support, head, integral):
+    """:func:`_block_levels`, compiled: the same sums in the same order, so the same levels."""
+    V = np.empty(b.shape[0])
+    for i in range(b.shape[0]):
+        if integral:
+            v = -np.inf
+            for t in support:
+                v = max(v, b[i, t])
+            V[i] = v
+            continue
+        acc, filled = 0.0, False
+        for j in range(head.shape[1]):
+            acc += y[head[i, j]]
+            if acc >= 1.0 - 1e-9:
+                V[i], filled = b[i, head[i, j]], True
+                break
+        if filled:
+            continue
+        order = np.argsort(-b[i][support], kind="mergesort")          # stable: ties by column
+        acc = 0.0
+        for j in order:
+            acc += y[support[j]]
+            if acc >= 1.0 - 1e-9:
+                V[i] = b[i, support[j]]
+                break
+    return V
+
+
+_NO_LIST = np.empty((0, 0), dtype=np.int64)
+
+
+def _add_group_cuts(b, V, w, g, C):
+    """C[g_i] += w_i (b_i - V_i)^+ for each row i of the block (B3, B4), in place."""
+    for i in range(b.shape[0]):
+        level, wi, row = V[i], w[i], g[i]
+        for t in range(b.shape[1]):
+            if b[i, t] > level:
+                C[row, t] += wi * (b[i, t] - level)
+
+
+def _row_cuts(b, V, w):
+    """CSR pieces (counts (b,), columns, values) of w_i (b_i - V_i)^+, one row per row (B3)."""
+    counts = np.zeros(b.shape[0], dtype=np.int64)
+    for i in range(b.shape[0]):
+        for t in range(b.shape[1]):
+            if b[i, t] > V[i]:
+                counts[i] += 1
+    cols = np.empty(counts.sum(), dtype=np.int32)
+    vals = np.empty(counts.sum())
+    j = 0
+    for i in range(b.shape[0]):
+        for t in range(b.shape[1]):
+            if b[i, t] > V[i]:
+                cols[j], vals[j] = t, w[i] * (b[i, t] - V[i])
+                j += 1
+    return counts, cols, vals
+
+
+def _stack_rows(pieces: list, m: int) -> sp.csr_matrix:
+    counts = np.concatenate([p[0] for p in pieces])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return sp.csr_matrix((np.concatenate([p[2] for p in pieces]), np.concatenate([p[1] for p in pieces]), indptr),
+                         shape=(counts.size, m))
+
+
+_kernels = numba is not None
+if _kernels:
+    _top_compiled = numba.njit(cache=True)(_top_compiled)
+    _levels = numba.njit(cache=True)(_levels)
+    _add_group_cuts = numba.njit(cache=True)(_add_group_cuts)
+    _row_cuts = numba.njit(cache=True)(_row_cuts)
