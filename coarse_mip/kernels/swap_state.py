@@ -157,7 +157,7 @@ def _on_slots(slots: np.ndarray, X, k: int, sparse: bool):
 def swap_state(P, w: np.ndarray, menu: np.ndarray) -> SwapState | CompiledSwapState:
     """The bookkeeping of ``menu`` (k,) on ``P`` (n, m): compiled with a dense gain table when
     numba is there, the rows are in memory and k m <= DENSE_SWAP_ENTRIES; else :class:`SwapState`.
-    Both reach the same swaps (tests/test_swap_state.py)."""
+    Both take the same swaps (tests/test_heuristics.py)."""
     if compiled_available() and rows.in_memory(P) and np.size(menu) * P.shape[1] <= DENSE_SWAP_ENTRIES:
         return CompiledSwapState(P, w, menu)
     return SwapState(P, w, menu)
