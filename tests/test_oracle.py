@@ -122,7 +122,7 @@ def test_row_cuts_within_the_nonzero_budget(monkeypatch):
 
 
 def test_master_mip_polish_hook():
-    # B17: each round's menu goes through the polish and what it returns is offered: a useless
+    # B17: each open round's menu goes through the polish and what it returns is offered: a useless
     # polish cannot spoil the result, and one that returns the optimum gives it after one round
     # (here the master's first menu is not optimal: 112.557 against 112.633).
     from coarse_mip.bounds import benders_lp, master_mip
@@ -140,7 +140,8 @@ def test_master_mip_polish_hook():
 
     calls = []
     value, bound, figures = run(lambda menu: calls.append(menu) or start)
-    assert len(calls) == figures["master_mip_rounds"]
+    # Every round polishes but one whose own menu already meets the bound.
+    assert figures["master_mip_rounds"] - 1 <= len(calls) <= figures["master_mip_rounds"]
     assert value == pytest.approx(truth.objective, rel=1e-9) and bound == pytest.approx(truth.objective, rel=1e-9)
     value, _, figures = run(lambda menu: opt, max_rounds=1)
     assert value == pytest.approx(truth.objective, rel=1e-9) and figures["master_mip_polished"] == 1

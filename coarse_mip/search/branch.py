@@ -129,7 +129,10 @@ def lp_branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, 
             if deadline is not None and time.perf_counter() >= deadline:
                 break                                        # z is still a valid bound
             best.offer(np.argpartition(-y, K - 1)[:K])
-            C, d, _, _ = separate(P, w, y, groups, sums.G, sums, lp.top)
+            cuts = separate(P, w, y, groups, sums.G, sums, lp.top, deadline=deadline)
+            if cuts is None:
+                break                                        # past the deadline: z is still a valid bound
+            C, d, _, _ = cuts
             cut = np.flatnonzero(theta > d + C @ y + 1e-9 * max(1.0, abs(z)))
             if cut.size == 0:
                 break                                        # the node LP is solved
