@@ -34,3 +34,19 @@ def test_a_time_limit_still_stops_a_run():
     session = HighsSession(_lp(1500))
     session.configure(time_limit=0.0)
     assert session.run().termination == "time_limit"
+
+
+def test_a_mip_stops_at_its_time_limit_with_a_valid_bound():
+    # A market split instance (Cornuejols & Dawande): equality knapsacks no solver closes fast.
+    # The MIP returns within its limit plus a second, as a time-out, whichever check fires first.
+    rng = np.random.default_rng(3)
+    A = rng.integers(0, 100, size=(5, 40)).astype(float)
+    rhs = np.floor(A.sum(axis=1) / 2)
+    session = HighsSession(LinearProgram(c=rng.random(40), A=sp.csr_matrix(A), row_lower=rhs, row_upper=rhs,
+                                         col_lower=np.zeros(40), col_upper=np.ones(40), integer=np.ones(40, bool)))
+    for limit in (0.5, 1.5):
+        session.configure(time_limit=limit)
+        t0 = time.perf_counter()
+        result = session.run()
+        assert time.perf_counter() - t0 < limit + 1.0
+        assert result.termination == "time_limit" and result.bound >= (result.objective or -np.inf)
