@@ -140,8 +140,9 @@ def test_master_mip_polish_hook():
 
     calls = []
     value, bound, figures = run(lambda menu: calls.append(menu) or start)
-    # Every round polishes but one whose own menu already meets the bound.
-    assert figures["master_mip_rounds"] - 1 <= len(calls) <= figures["master_mip_rounds"]
+    # Every round polishes but one whose own menu already meets the bound; HiGHS' improving
+    # menus within a round are polished too.
+    assert len(calls) >= figures["master_mip_rounds"] - 1
     assert value == pytest.approx(truth.objective, rel=1e-9) and bound == pytest.approx(truth.objective, rel=1e-9)
     value, _, figures = run(lambda menu: opt, max_rounds=1)
     assert value == pytest.approx(truth.objective, rel=1e-9) and figures["master_mip_polished"] == 1

@@ -24,7 +24,8 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
     that survived reduced-cost fixing. Each round solves the master MIP (warm started from
     the incumbent), separates the cuts of its menu and adds the violated ones; the master
     MIP's dual bound is valid throughout. ``polish(menu) -> menu``, e.g. a swap descent, runs
-    from each round's menu. Returns (best menu, bound, figures).
+    from each round's menu and from each improving menu HiGHS finds during a round (a better
+    result is handed back to HiGHS at once). Returns (best menu, bound, figures).
     """
     master, groups, sums = lp.master, lp.groups, lp.sums
     session = master.session
@@ -33,6 +34,28 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
     session.configure(mip_gap=mip_gap, threads=threads, seed=seed)
     best = Incumbent(P, w, menu)
     bound, rounds, polished = np.inf, 0, 0
+
+    def point(menu):
+        # A start must satisfy every row: theta at the menu's group values, not 0 (else HiGHS
+        # spends the round repairing it with an LP; pmed36: 114 s).
+        x = np.zeros(session.num_cols)
+        x[master.y_cols[menu]] = 1.0
+        x[master.theta_cols] = np.bincount(groups, weights=w * rows.best_on(P, menu), minlength=G)
+        return x
+
+    if polish is not None:
+        def improve(x):
+            # Descents from HiGHS' improving menus, fed back within the same round: one round
+            # can take the whole time limit (fl1400 p = 300, /tmp probe: the descents reached
+            # the optimum 6109 after 69 s of a 150 s round; without them the round's best was 6160).
+            nonlocal polished
+            chosen = np.flatnonzero(x[master.y_cols] > 0.5)
+            if chosen.size != K or not best.offer(polish(chosen)):
+                return None
+            polished += 1
+            return point(best.menu)
+
+        session.feed_solutions(improve)
     for rounds in range(1, max_rounds + 1):
         if deadline is not None:
             session.configure(time_limit=max(0.0, deadline - time.perf_counter()))
@@ -41,12 +64,7 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         lo, hi = fix_by_reduced_cost(lp, best.menu, best.value, allowed)
         master.set_y_bounds(lo, hi)
         fixed_in, fixed_out = int(lo.sum()), int((hi == 0).sum())
-        # A start must satisfy every row: theta at the menu's group values, not 0 (else HiGHS
-        # spends the round repairing it with an LP; pmed36: 114 s).
-        start = np.zeros(session.num_cols)
-        start[master.y_cols[best.menu]] = 1.0
-        start[master.theta_cols] = np.bincount(groups, weights=w * rows.best_on(P, best.menu), minlength=G)
-        session.set_start(start)
+        session.set_start(point(best.menu))
         result = session.run()
         bound = min(bound, result.bound)
         if not result.has_solution:

@@ -314,6 +314,24 @@ class HighsSession:
         return HighsResult(termination, raw, objective, bound, has_solution, int(info.mip_node_count), solve_s,
                            float(info.objective_function_value))
 
+    def feed_solutions(self, improve) -> None:
+        """During later MIP runs: ``improve(x)`` sees each improving solution ``x`` (all columns)
+        and may return a better point, which HiGHS takes as a user solution at its next call for
+        one (kCallbackMipUserSolution), so it prunes with it in the same run."""
+        pending: list = []
+
+        def on_improving(event):
+            better = improve(np.array(event.data_out.mip_solution))
+            if better is not None:
+                pending[:] = [np.asarray(better, dtype=np.float64)]
+
+        def on_user(event):
+            if pending:
+                event.data_in.setSolution(pending.pop())
+
+        self.h.cbMipImprovingSolution += on_improving
+        self.h.cbMipUserSolution += on_user
+
     def _watch(self) -> None:
         """Subscribe (once) the MIP interrupt callback that enforces ``time_limit`` on our clock."""
         if self._watching:
