@@ -43,19 +43,24 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         x[master.theta_cols] = np.bincount(groups, weights=w * rows.best_on(P, menu), minlength=G)
         return x
 
-    if polish is not None:
-        def improve(x):
-            # Descents from HiGHS' improving menus, fed back within the same round: one round
-            # can take the whole time limit (fl1400 p = 300, /tmp probe: the descents reached
-            # the optimum 6109 after 69 s of a 150 s round; without them the round's best was 6160).
-            nonlocal polished
-            chosen = np.flatnonzero(x[master.y_cols] > 0.5)
-            if chosen.size != K or not best.offer(polish(chosen)):
-                return None
-            polished += 1
-            return point(best.menu)
+    descended: set = set()
 
-        session.feed_solutions(improve)
+    def descend(chosen) -> bool:
+        # A round's final menu is often the last improving one HiGHS reported: descend once.
+        nonlocal polished
+        key = chosen.tobytes()
+        if polish is None or chosen.size != K or key in descended:
+            return False
+        descended.add(key)
+        better = best.offer(polish(chosen))
+        polished += better
+        return better
+
+    if polish is not None:
+        # Descents from HiGHS' improving menus, fed back within the same round: one round can
+        # take the whole time limit (fl1400 p = 300, /tmp probe: the descents reached the
+        # optimum 6109 after 69 s of a 150 s round; without them the round's best was 6160).
+        session.feed_solutions(lambda x: point(best.menu) if descend(np.flatnonzero(x[master.y_cols] > 0.5)) else None)
     for rounds in range(1, max_rounds + 1):
         if deadline is not None:
             session.configure(time_limit=max(0.0, deadline - time.perf_counter()))
@@ -80,10 +85,8 @@ def master_mip(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, lp: Bende
         # The master's optimum often has the true optimum's value but sits on a menu its cuts
         # overrate, a swap descent away from an optimal one (pcb3038 p = 500: rounds 2-5 of 5
         # all at the optimum's value; with the descent, 2 rounds).
-        if polish is not None and chosen.size == K:
-            polished += best.offer(polish(chosen))
-            if _closed(bound, best.value, mip_gap):
-                break
+        if descend(chosen) and _closed(bound, best.value, mip_gap):
+            break
         tol = 1e-9 * max(1.0, abs(best.value))
         cuts = separate(P, w, y, groups, G, sums, lp.top, deadline=deadline)
         if cuts is None:             # the pass reached the deadline: no cuts for a next round

@@ -33,8 +33,6 @@ class CompiledSwapState:
     columns), ``value``, :meth:`best_swap`, :meth:`swap`, :meth:`snapshot`, :meth:`restore`.
     """
 
-    sparse = False
-
     def __init__(self, P: np.ndarray, w: np.ndarray, menu: np.ndarray):
         n, m = P.shape
         self.P = np.ascontiguousarray(P, dtype=np.float64)

@@ -287,11 +287,12 @@ class HighsSession:
             offset = 0.0 if self._mip else self.h.getRunTime()
             self.h.setOptionValue("time_limit", self._time_limit + offset)
         t0 = time.perf_counter()
+        self._interrupted = False
         if self._mip and self._time_limit is not None:
             # HiGHS checks a MIP's time limit coarsely: a 600 s master MIP on usa13509 ran 45 s
             # over it. Its MIP callback interrupts once our own clock says the time is up.
             self._watch()
-            self._stop, self._interrupted = t0 + self._time_limit, False
+            self._stop = t0 + self._time_limit
         self.h.run()
         solve_s = time.perf_counter() - t0
         self._stop = np.inf
