@@ -67,6 +67,17 @@ def test_identical_rows_groups_exactly_like_sorting():
         assert (first == np.sort(first)).all() and (inverse[first] == np.arange(first.size)).all()
 
 
+def test_identical_rows_looks_past_the_screened_columns():
+    rng = np.random.default_rng(3)
+    P = np.tile(rng.random((1, 40)), (12, 1))
+    P[np.arange(12), rng.integers(0, 40, size=12)] += 1.0          # rows differ in one random column
+    P = np.vstack([P, P[:5]])
+    first, inverse = identical_rows(P)
+    assert (P[first[inverse]] == P).all() and first.size == np.unique(P, axis=0).shape[0]
+    D = rng.random((30, 40))                                        # distinct on the screen: no merge
+    assert (identical_rows(D)[1] == np.arange(30)).all()
+
+
 def test_identical_rows_survives_hash_collisions(monkeypatch):
     import coarse_mip.reductions as red
     monkeypatch.setattr(red, "_mix", lambda x: np.zeros_like(x))    # every row hashes alike

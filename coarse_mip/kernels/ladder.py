@@ -20,9 +20,10 @@ try:
 except ImportError:                  # pragma: no cover - numba comes with EconML
     numba = None
 
-#: Rows checked first: a matrix that is not single-peaked is usually caught here, for the
-#: price of one small block instead of a full pass.
-PROBE_ROWS = 2_000
+#: Rows checked first, then more: a matrix that is not single-peaked is usually caught in the
+#: first few rows (a distance matrix in its first), for the price of a small block instead of
+#: a full pass.
+PROBE_ROWS = (64, 2_000)
 
 
 class LadderTables(NamedTuple):
@@ -51,8 +52,10 @@ def peaks(P: np.ndarray, *, probe: bool = True) -> np.ndarray:
     With ``probe``, rows after the first :data:`PROBE_ROWS` are not checked once one of those
     fails (their entries stay -1)."""
     n = P.shape[0]
-    if probe and n > PROBE_ROWS:
-        first = block_peaks(rows.take(P, np.arange(PROBE_ROWS)))
+    for size in PROBE_ROWS if probe else ():
+        if n <= size:
+            break
+        first = block_peaks(rows.take(P, np.arange(size)))
         if (first < 0).any():
             return np.concatenate([first, np.full(n - first.size, -1)])
     return rows.map_reduce(P, lambda s, b: (block_peaks(b),), ("concat",))[0]
