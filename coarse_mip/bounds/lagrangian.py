@@ -41,7 +41,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     k_free = K - int(inside.sum())
     cand = np.flatnonzero(~(inside | outside))
     floor = P[:, inside].max(axis=1) if inside.any() else np.full(n, -np.inf)
-    cap = np.maximum(P[:, cand].max(axis=1, initial=-np.inf), floor)
+    cap = np.maximum(_block(P, np.arange(n), cand, slice(0, n)).max(axis=1, initial=-np.inf), floor)
     mu = np.clip(mu, floor, cap)
     alive = cap > floor
     live = np.flatnonzero(alive)
@@ -56,7 +56,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     for _ in range(max(1, iters)):
         rho_free = np.zeros(cand.size)
         for b in rows.row_blocks(live.size, size):
-            part = P[np.ix_(live[b], cand)] if Pf is None else Pf[b]
+            part = Pf[b] if Pf is not None else _block(P, live, cand, b)
             rho_free += rows.weighted_excess(part, ml[b], wl[b], out=excess[: b.stop - b.start])
         top = np.argsort(-rho_free, kind="stable")[:max(k_free, 0)]
         L = settled + float(wl @ ml + rho_free[top].sum())
@@ -68,7 +68,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        chosen = P[np.ix_(live, cand[top])] if Pf is None else Pf[:, top]
+        chosen = _block(P, live, cand[top], slice(0, live.size)) if Pf is None else Pf[:, top]
         g = wl * (1.0 - (chosen > ml[:, None]).sum(axis=1))
         g[((ml <= lo) & (g > 0)) | ((ml >= hi) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
@@ -82,3 +82,12 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     mask = np.zeros(m, bool)
     mask[cand[top]] = True
     return L, mu, rho, mask
+
+
+def _block(P: np.ndarray, live: np.ndarray, cand: np.ndarray, b: slice) -> np.ndarray:
+    """Rows ``live[b]`` x columns ``cand`` of ``P``: a view when both are whole (the root), else
+    a copy with no fancy index on an axis that is whole."""
+    whole_rows = live.size == P.shape[0]
+    if cand.size == P.shape[1]:
+        return P[b] if whole_rows else P[live[b]]
+    return P[b][:, cand] if whole_rows else P[np.ix_(live[b], cand)]

@@ -97,6 +97,10 @@ STRONG_MAX_PAIRS = 200_000
 #: (their Pyomo build and handoff alone took 97 s at 585,822 sets): branch and bound instead.
 MAX_FINISH_SETS = 100_000
 
+#: The Lagrangian finish starts only with this many cut rounds' time left (its root node's
+#: first step reads P about twice, a cut round once).
+FINISH_ROUNDS = 2
+
 
 def exact_engine(problem: Problem, K: int, ctx: SolveContext, *, formulation: str, finish: str,
                  threads: int | None, verbose: bool, reduce: bool, side=None) -> EngineResult:
@@ -292,15 +296,19 @@ def _finish_on_survivors(P, w, K, ctx, best, lp, keep, stats, highs):
     """Lagrangian branch and bound (B11-B13) or the radius MIP on the surviving columns, whose
     rows are merged again (rows that differ only in dropped columns become one)."""
     left = ctx.remaining()
-    if left is not None and left < lp.stats["benders_round_s"]:
-        # Merging the rows again costs about a pass over P (2.4 s at 10^6 x 101): started this
-        # late it would end past the deadline with no node searched.
+    if left is not None and left < FINISH_ROUNDS * lp.stats["benders_round_s"]:
+        # The root node alone reads P about twice (1.6 s per subgradient step at 10^6 x 101,
+        # a cut round 1.5 s): started this late it would end past the deadline with no node
+        # searched (noisy 10^6 x 101, K = 10, time_limit = 20: 27.0 s).
         stats["finish"] = f"time limit before the {stats['finish']} finish"
         return np.inf
     cols = np.flatnonzero(keep)
-    first, inverse = identical_rows(P[:, cols])
-    Pr = np.ascontiguousarray(P[first][:, cols])
-    wr = np.bincount(inverse, weights=w, minlength=first.size)
+    if cols.size < P.shape[1]:
+        first, inverse = identical_rows(P[:, cols])
+        Pr = np.ascontiguousarray(P[first][:, cols])
+        wr = np.bincount(inverse, weights=w, minlength=first.size)
+    else:    # rows equal on every column were merged before the root (merging only saves time)
+        first, inverse, Pr, wr = np.arange(P.shape[0]), np.arange(P.shape[0]), P, w
     stats["finish_rows"] = int(first.size)
     start = np.searchsorted(cols, best.menu)
     nodes = None
