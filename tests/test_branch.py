@@ -24,17 +24,45 @@ def test_branch_and_bound_matches_enumeration(family, order):
         assert bound == value
 
 
-def test_uncopied_row_blocks_give_the_same_search(monkeypatch):
-    # Nodes too big to copy (10^6 rows) re-read P in row blocks: force that path on small data.
-    import coarse_mip.bounds.lagrangian as lagrangian
+def test_compiled_and_numpy_node_passes_give_the_same_search(monkeypatch):
+    # The node bound's passes over P are compiled; their numpy twin (row blocks of 4 here)
+    # must search the same tree.
+    import coarse_mip.kernels.node_bound as node_bound
 
     for P, w, K, opt in weighted_instances("uniform", 20, seed=5, n_min=10):
-        copied = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
+        compiled = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1))
         with monkeypatch.context() as patch:
-            patch.setattr(lagrangian, "NODE_COPY_ENTRIES", 0)
+            patch.setattr(node_bound, "_kernels", False)
             blocked = branch_and_bound(P, w, K, np.arange(K), P[:, :K].max(axis=1), block_rows=4)
         assert blocked[1] == pytest.approx(opt, rel=1e-9, abs=1e-9)
-        assert blocked[3]["bb_nodes"] == copied[3]["bb_nodes"]
+        assert compiled[1] == pytest.approx(opt, rel=1e-9, abs=1e-9)
+        assert blocked[3]["bb_nodes"] == compiled[3]["bb_nodes"]
+
+
+@pytest.mark.parametrize("whole_rows", [False, True])
+@pytest.mark.parametrize("n_cols", [0, 1, 5, 12])
+def test_node_pass_kernels_agree_with_numpy(monkeypatch, whole_rows, n_cols):
+    import coarse_mip.kernels.node_bound as node_bound
+
+    rng = np.random.default_rng(n_cols + 10 * whole_rows)
+    P = np.round(rng.normal(size=(37, 12)), 1)                     # ties with the levels
+    sel = np.arange(37) if whole_rows else np.sort(rng.choice(37, size=20, replace=False))
+    cols = np.sort(rng.choice(12, size=n_cols, replace=False))
+    level = np.round(rng.normal(size=sel.size), 1)
+    weights = rng.random(sel.size)
+    got = (node_bound.excess_sums(P, sel, cols, level, weights), node_bound.counts_above(P, sel, cols, level),
+           node_bound.row_max(P, cols))
+    with monkeypatch.context() as patch:
+        patch.setattr(node_bound, "_kernels", False)
+        ref = (node_bound.excess_sums(P, sel, cols, level, weights, block=3), node_bound.counts_above(P, sel, cols, level),
+               node_bound.row_max(P, cols))
+    X = P[np.ix_(sel, cols)]
+    assert np.allclose(ref[0], weights @ np.maximum(X - level[:, None], 0.0), rtol=1e-12, atol=1e-12)
+    assert (ref[1] == (X > level[:, None]).sum(axis=1)).all()
+    assert np.allclose(got[0], ref[0], rtol=1e-12, atol=1e-12)
+    assert (got[1] == ref[1]).all() and (got[2] == ref[2]).all()
+    assert (ref[2] == (P[:, cols].max(axis=1) if n_cols else np.full(37, -np.inf))).all()
+
 
 def test_time_out_returns_incumbent_and_valid_bound():
     P = synthetic_profits(400, 30, "uniform", seed=3)

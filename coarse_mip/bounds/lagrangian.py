@@ -16,13 +16,9 @@ import time
 
 import numpy as np
 
-from .. import rows
+from ..kernels.node_bound import counts_above, excess_sums, row_max
 
-__all__ = ["lagrangian_node_bound", "NODE_COPY_ENTRIES"]
-
-#: A node copies its live rows x free columns once up to this many entries (512 MB); larger
-#: nodes (10^6 rows) re-read them from P in row blocks, so memory stays at one block.
-NODE_COPY_ENTRIES = 2**26
+__all__ = ["lagrangian_node_bound"]
 
 
 def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarray, outside: np.ndarray,
@@ -35,29 +31,23 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     Multipliers are kept between each row's best forced-in profit ``a_i`` and its best profit
     outside F0 (B11): raising mu_i to a_i, or lowering it to the cap, never raises L. A row
     whose cap is its floor is settled (mu_i = a_i, no free column above it) and drops out.
-    ``block``: rows per block of the passes (default: the row layer's rule).
+    ``block``: rows per block of the numpy passes (default: the row layer's rule). The passes
+    read P in place (kernels/node_bound.py): no copy of the node's rows.
     """
     n, m = P.shape
     k_free = K - int(inside.sum())
     cand = np.flatnonzero(~(inside | outside))
-    floor = P[:, inside].max(axis=1) if inside.any() else np.full(n, -np.inf)
-    cap = np.maximum(_block(P, np.arange(n), cand, slice(0, n)).max(axis=1, initial=-np.inf), floor)
+    floor = row_max(P, np.flatnonzero(inside))
+    cap = np.maximum(row_max(P, cand), floor)
     mu = np.clip(mu, floor, cap)
     alive = cap > floor
     live = np.flatnonzero(alive)
     settled = float(w[~alive] @ mu[~alive])
-    # The node's block is copied once when it is small enough, else re-read in row blocks.
-    Pf = P[np.ix_(live, cand)] if live.size * cand.size <= NODE_COPY_ENTRIES else None
     wl, lo, hi, ml = w[live], floor[live], cap[live], mu[live]
-    size = rows.block_rows(8 * max(1, cand.size)) if block is None else block
-    excess = np.empty((min(live.size, size), cand.size))
     best = (np.inf, ml, None, None)
     theta, since = 1.0, 0
     for _ in range(max(1, iters)):
-        rho_free = np.zeros(cand.size)
-        for b in rows.row_blocks(live.size, size):
-            part = Pf[b] if Pf is not None else _block(P, live, cand, b)
-            rho_free += rows.weighted_excess(part, ml[b], wl[b], out=excess[: b.stop - b.start])
+        rho_free = excess_sums(P, live, cand, ml, wl, block=block)
         top = np.argsort(-rho_free, kind="stable")[:max(k_free, 0)]
         L = settled + float(wl @ ml + rho_free[top].sum())
         if L < best[0]:
@@ -68,8 +58,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        chosen = _block(P, live, cand[top], slice(0, live.size)) if Pf is None else Pf[:, top]
-        g = wl * (1.0 - (chosen > ml[:, None]).sum(axis=1))
+        g = wl * (1.0 - counts_above(P, live, cand[top], ml))
         g[((ml <= lo) & (g > 0)) | ((ml >= hi) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
         if norm == 0.0:
@@ -82,12 +71,3 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     mask = np.zeros(m, bool)
     mask[cand[top]] = True
     return L, mu, rho, mask
-
-
-def _block(P: np.ndarray, live: np.ndarray, cand: np.ndarray, b: slice) -> np.ndarray:
-    """Rows ``live[b]`` x columns ``cand`` of ``P``: a view when both are whole (the root), else
-    a copy with no fancy index on an axis that is whole."""
-    whole_rows = live.size == P.shape[0]
-    if cand.size == P.shape[1]:
-        return P[b] if whole_rows else P[live[b]]
-    return P[b][:, cand] if whole_rows else P[np.ix_(live[b], cand)]
