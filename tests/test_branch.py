@@ -54,8 +54,8 @@ def test_node_pass_kernels_agree_with_numpy(monkeypatch, whole_rows, n_cols):
            node_bound.row_max(P, cols))
     with monkeypatch.context() as patch:
         patch.setattr(node_bound, "_kernels", False)
-        ref = (node_bound.excess_sums(P, sel, cols, level, weights, block=3), node_bound.counts_above(P, sel, cols, level),
-               node_bound.row_max(P, cols))
+        ref = (node_bound.excess_sums(P, sel, cols, level, weights, block=3),
+               node_bound.counts_above(P, sel, cols, level), node_bound.row_max(P, cols))
     X = P[np.ix_(sel, cols)]
     assert np.allclose(ref[0], weights @ np.maximum(X - level[:, None], 0.0), rtol=1e-12, atol=1e-12)
     assert (ref[1] == (X > level[:, None]).sum(axis=1)).all()

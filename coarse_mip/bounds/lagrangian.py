@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..kernels.node_bound import counts_above, excess_sums, row_max
+from ..kernels import counts_above, excess_sums, row_max
 
 __all__ = ["lagrangian_node_bound"]
 
