@@ -62,6 +62,12 @@ def test_node_pass_kernels_agree_with_numpy(monkeypatch, whole_rows, n_cols):
     assert np.allclose(got[0], ref[0], rtol=1e-12, atol=1e-12)
     assert (got[1] == ref[1]).all() and (got[2] == ref[2]).all()
     assert (ref[2] == (P[:, cols].max(axis=1) if n_cols else np.full(37, -np.inf))).all()
+    for T in (1, 3, 12):                          # short lists: many rows read in full
+        tops = node_bound.node_tops(P, T)
+        assert np.allclose(node_bound.excess_sums(P, sel, cols, level, weights, tops=tops), ref[0],
+                           rtol=1e-12, atol=1e-12)
+        assert (node_bound.counts_above(P, sel, cols, level, tops=tops) == ref[1]).all()
+        assert (node_bound.row_max(P, cols, tops=tops) == ref[2]).all()
 
 
 def test_time_out_returns_incumbent_and_valid_bound():

@@ -16,14 +16,15 @@ import time
 
 import numpy as np
 
-from ..kernels import counts_above, excess_sums, row_max
+from ..kernels import NodeTops, counts_above, excess_sums, row_max
 
 __all__ = ["lagrangian_node_bound"]
 
 
 def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarray, outside: np.ndarray,
                           mu: np.ndarray, target: float, iters: int, deadline: float | None = None,
-                          *, block: int | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+                          *, block: int | None = None,
+                          tops: NodeTops | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Best L(mu) (B11) over ``iters`` Polyak steps aimed at ``target`` (fewer at ``deadline``).
 
     ``inside`` / ``outside`` (m,) bool are the node's forced-in and forced-out columns.
@@ -32,13 +33,14 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     outside F0 (B11): raising mu_i to a_i, or lowering it to the cap, never raises L. A row
     whose cap is its floor is settled (mu_i = a_i, no free column above it) and drops out.
     ``block``: rows per block of the numpy passes (default: the row layer's rule). The passes
-    read P in place (kernels/node_bound.py): no copy of the node's rows.
+    read P in place (kernels/node_bound.py): no copy of the node's rows; ``tops``, P's sorted
+    lists (:func:`~coarse_mip.kernels.node_tops`), let them stop at each row's level.
     """
     n, m = P.shape
     k_free = K - int(inside.sum())
     cand = np.flatnonzero(~(inside | outside))
-    floor = row_max(P, np.flatnonzero(inside))
-    cap = np.maximum(row_max(P, cand), floor)
+    floor = row_max(P, np.flatnonzero(inside), tops=tops)
+    cap = np.maximum(row_max(P, cand, tops=tops), floor)
     mu = np.clip(mu, floor, cap)
     alive = cap > floor
     live = np.flatnonzero(alive)
@@ -47,7 +49,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
     best = (np.inf, ml, None, None)
     theta, since = 1.0, 0
     for _ in range(max(1, iters)):
-        rho_free = excess_sums(P, live, cand, ml, wl, block=block)
+        rho_free = excess_sums(P, live, cand, ml, wl, block=block, tops=tops)
         top = np.argsort(-rho_free, kind="stable")[:max(k_free, 0)]
         L = settled + float(wl @ ml + rho_free[top].sum())
         if L < best[0]:
@@ -58,7 +60,7 @@ def lagrangian_node_bound(P: np.ndarray, w: np.ndarray, K: int, inside: np.ndarr
                 theta, since = theta / 2, 0
         if L <= target or (deadline is not None and time.perf_counter() >= deadline):
             break
-        g = wl * (1.0 - counts_above(P, live, cand[top], ml))
+        g = wl * (1.0 - counts_above(P, live, cand[top], ml, tops=tops))
         g[((ml <= lo) & (g > 0)) | ((ml >= hi) & (g < 0))] = 0.0     # projected step
         norm = float(g @ g)
         if norm == 0.0:

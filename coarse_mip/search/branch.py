@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from ..bounds import BendersLP, lagrangian_node_bound
-from ..kernels import Incumbent, separate
+from ..kernels import Incumbent, node_tops, separate
 from .swap import swap_search
 from .tree import tree_search
 
@@ -39,12 +39,13 @@ def branch_and_bound(P: np.ndarray, w: np.ndarray, K: int, menu: np.ndarray, mu:
     m = P.shape[1]
     best = Incumbent(P, w, menu)
     iters = [root_iter]
+    tops = node_tops(P)
 
     def expand(node):
         inside, outside, mu = node
         value = best.value
         bound, mu, rho, top = lagrangian_node_bound(P, w, K, inside, outside, mu, value, iters[0], deadline,
-                                                    block=block_rows)
+                                                    block=block_rows, tops=tops)
         iters[0] = node_iter
         candidate = np.flatnonzero(inside | top)
         if candidate.size and best.offer(candidate):                                  # (B13)
